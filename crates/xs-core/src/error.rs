@@ -1,0 +1,107 @@
+//! The one error type of xs-core.
+//!
+//! Callers branch on the variant (not found, invalid input, locked, closed,
+//! corrupt, storage, io); the message says what happened and, where there is
+//! one, what to do about it. Nothing in xs-core panics on bad input or bad
+//! bytes: every such case ends up here.
+
+use std::path::PathBuf;
+
+use scru128::Scru128Id;
+
+/// Everything that can go wrong in xs-core.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// Another process (or another `Store` in this one) holds the store open.
+    #[error("store {path} is open in another process; connect to its owner instead")]
+    Locked {
+        /// The store directory.
+        path: PathBuf,
+    },
+    /// The store was closed while the call was in flight.
+    #[error("the store is closed")]
+    Closed,
+    /// No frame with this id exists (or it expired).
+    #[error("no frame with id {0}")]
+    NotFound(Scru128Id),
+    /// The CAS holds no content for this hash.
+    #[error("no content in the CAS for hash {0}")]
+    HashNotFound(String),
+    /// A topic that breaks the topic rules.
+    #[error("invalid topic {topic:?}: {reason}")]
+    InvalidTopic {
+        /// The rejected topic.
+        topic: String,
+        /// Which rule it breaks.
+        reason: &'static str,
+    },
+    /// A TTL string that does not parse.
+    #[error("invalid TTL {ttl:?}: expected forever, ephemeral, time:<ms> or last:<n> (n >= 1)")]
+    InvalidTtl {
+        /// The rejected string.
+        ttl: String,
+    },
+    /// A string that is not a scru128 id.
+    #[error("invalid id {id:?}: expected a 25-character scru128 id")]
+    InvalidId {
+        /// The rejected string.
+        id: String,
+    },
+    /// A string that is not an SRI hash.
+    #[error("invalid hash {hash:?}: expected an SRI string such as sha256-<base64>")]
+    InvalidHash {
+        /// The rejected string.
+        hash: String,
+    },
+    /// Frame meta that is not a JSON object.
+    #[error("invalid meta: expected a JSON object (a record), got {kind}")]
+    InvalidMeta {
+        /// What was given instead.
+        kind: &'static str,
+    },
+    /// A stored record that does not decode.
+    #[error("frame {id} is corrupt on disk: {reason}")]
+    Corrupt {
+        /// The id of the damaged frame.
+        id: Scru128Id,
+        /// What failed to decode.
+        reason: String,
+    },
+    /// CAS content whose bytes do not match their hash.
+    #[error("CAS content for {hash} is damaged: {reason}")]
+    CorruptContent {
+        /// The hash whose content failed.
+        hash: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// The storage engine failed.
+    #[error("storage error: {0}")]
+    Storage(#[from] fjall::Error),
+    /// A file-system operation failed.
+    #[error("io error: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+impl StoreError {
+    /// True for the "it is not there" variants, which front ends map to a 404.
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, Self::NotFound(_) | Self::HashNotFound(_))
+    }
+
+    /// True for errors caused by the caller's input rather than by the store.
+    pub fn is_bad_input(&self) -> bool {
+        matches!(
+            self,
+            Self::InvalidTopic { .. }
+                | Self::InvalidTtl { .. }
+                | Self::InvalidId { .. }
+                | Self::InvalidHash { .. }
+                | Self::InvalidMeta { .. }
+        )
+    }
+}
+
+/// Shorthand used across xs-core.
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;

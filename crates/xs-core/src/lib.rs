@@ -1,0 +1,48 @@
+//! xs-core: a local-first event stream store.
+//!
+//! A store is a directory holding one append-only stream of [`Frame`]s,
+//! durable on disk, with payloads in a content-addressed store (CAS) that
+//! frames point at by hash. Readers replay history and can keep following
+//! live appends; a following reader that falls behind catches up from disk
+//! and never misses a frame.
+//!
+//! ```
+//! use xs_core::{Frame, ReadOptions, Store};
+//! # let dir = tempfile::tempdir()?;
+//! let store = Store::new(dir.path())?;
+//! let hash = store.cas_writer().commit()?; // an empty payload
+//! store.append(Frame::builder("clip.add").hash(hash).build())?;
+//! let frames: Vec<Frame> = store.reader(ReadOptions::default())?.collect::<Result<_, _>>()?;
+//! assert_eq!(frames.len(), 1);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! What it is not: a network database. One process owns a store; the
+//! others reach it through the owner's unix socket.
+
+mod cas;
+mod codec;
+mod error;
+mod frame;
+mod id;
+mod published;
+mod read;
+mod reader;
+mod scan;
+mod store;
+mod sweep;
+mod topic;
+mod ttl;
+mod writer;
+
+pub use cas::{CasWriter, INLINE_MAX};
+pub use error::{Result, StoreError};
+pub use frame::{Frame, id_time};
+pub use published::RING as EPHEMERAL_RING;
+pub use read::{FollowOption, ReadOptions};
+pub use reader::{Next, PULSE, Reader, THRESHOLD};
+pub use scru128::Scru128Id;
+pub use ssri::Integrity;
+pub use store::{Durability, Store};
+pub use topic::{MAX_TOPIC_LEN, Pattern, TopicFilter, validate_topic};
+pub use ttl::TTL;

@@ -1,0 +1,276 @@
+//! Reading: history, then (when following) `xs.threshold` and live frames.
+//!
+//! A [`Reader`] is a cursor over the stream, not a subscription: it reads
+//! history and live frames alike from disk in bounded chunks, up to the
+//! published head, and waits on the store's wake-up signal when it has
+//! caught up. Nothing queues up for it while it is busy, so it can fall any
+//! distance behind and still deliver every matching frame exactly once, in id
+//! order, in constant memory.
+//!
+//! The same state machine ([`Reader::step`]) drives the blocking iterator,
+//! the timeout-bounded poll the plugin needs, and the async form.
+
+use std::{
+    collections::VecDeque,
+    time::{Duration, Instant},
+};
+
+use event_listener::{EventListener, Listener};
+use scru128::Scru128Id;
+
+use crate::{
+    error::Result,
+    frame::Frame,
+    id::predecessor,
+    read::{FollowOption, ReadOptions},
+    store::Store,
+    topic::TopicFilter,
+};
+
+/// Frames read from disk at a time.
+const CHUNK: usize = 512;
+
+/// The topic of the marker sent once history is done.
+pub const THRESHOLD: &str = "xs.threshold";
+/// The topic of heartbeat markers.
+pub const PULSE: &str = "xs.pulse";
+
+/// What [`Reader::poll`] found.
+#[derive(Debug)]
+pub enum Next {
+    /// A frame (or an `xs.threshold` / `xs.pulse` marker).
+    Frame(Frame),
+    /// Nothing yet; the read is still live.
+    Idle,
+    /// The read is over.
+    End,
+}
+
+enum Step {
+    Frame(Frame),
+    Wait(EventListener, Option<Instant>),
+    End,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Start,
+    History,
+    Live,
+    Done,
+}
+
+/// A read in progress. Iterate it (blocking), [`poll`](Reader::poll) it
+/// with a timeout, or await [`next_async`](Reader::next_async).
+pub struct Reader {
+    store: Store,
+    options: ReadOptions,
+    filter: TopicFilter,
+    phase: Phase,
+    /// Everything at or below this id has been read into `buf` or skipped.
+    cursor: Option<Scru128Id>,
+    /// Where history ends: the head when the read started.
+    history_end: Option<Scru128Id>,
+    history_done: bool,
+    buf: VecDeque<Frame>,
+    remaining: Option<usize>,
+    next_pulse: Option<Instant>,
+}
+
+impl Reader {
+    pub(crate) fn new(store: Store, options: ReadOptions) -> Result<Self> {
+        let filter = match &options.topic {
+            Some(spec) => TopicFilter::parse(spec)?,
+            None => TopicFilter::All,
+        };
+        let cursor = options.after.or_else(|| options.from.and_then(predecessor));
+        Ok(Self { store, remaining: options.limit, options, filter, phase: Phase::Start, cursor, history_end: None, history_done: false, buf: VecDeque::new(), next_pulse: None })
+    }
+
+    /// The next frame, waiting at most `timeout` for one.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Corrupt`] for a damaged record, or a storage error.
+    pub fn poll(&mut self, timeout: Duration) -> Result<Next> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            match self.step()? {
+                Step::Frame(f) => return Ok(Next::Frame(f)),
+                Step::End => return Ok(Next::End),
+                Step::Wait(listener, pulse) => {
+                    let until = pulse.map_or(deadline, |p| p.min(deadline));
+                    if listener.wait_deadline(until).is_none() && Instant::now() >= deadline {
+                        return Ok(Next::Idle);
+                    }
+                }
+            }
+        }
+    }
+
+    /// The next frame, awaited; `None` once the read is over.
+    pub async fn next_async(&mut self) -> Option<Result<Frame>> {
+        loop {
+            match self.step() {
+                Err(e) => return Some(Err(e)),
+                Ok(Step::Frame(f)) => return Some(Ok(f)),
+                Ok(Step::End) => return None,
+                Ok(Step::Wait(listener, None)) => listener.await,
+                Ok(Step::Wait(listener, Some(pulse))) => {
+                    let _ = tokio::time::timeout_at(pulse.into(), listener).await;
+                }
+            }
+        }
+    }
+
+    /// Advances the read by one frame, or says what to wait for.
+    fn step(&mut self) -> Result<Step> {
+        loop {
+            if self.remaining == Some(0) {
+                self.phase = Phase::Done;
+            }
+            match self.phase {
+                Phase::Done => return Ok(Step::End),
+                Phase::Start => self.start()?,
+                _ if !self.buf.is_empty() => return Ok(self.deliver()),
+                Phase::History => {
+                    if let Some(marker) = self.advance_history()? {
+                        return Ok(Step::Frame(marker));
+                    }
+                }
+                Phase::Live => {
+                    if let Some(step) = self.advance_live()? {
+                        return Ok(step);
+                    }
+                }
+            }
+        }
+    }
+
+    fn deliver(&mut self) -> Step {
+        match self.buf.pop_front() {
+            Some(frame) => {
+                if let Some(n) = &mut self.remaining {
+                    *n -= 1;
+                }
+                Step::Frame(frame)
+            }
+            None => Step::End,
+        }
+    }
+
+    fn start(&mut self) -> Result<()> {
+        let head = self.store.published().head();
+        self.history_end = head;
+        self.phase = Phase::History;
+        if self.options.new {
+            self.cursor = head;
+            self.history_done = true;
+        } else if let Some(n) = self.options.last {
+            if let Some(head) = head {
+                self.buf = self.store.tables().newest(&self.filter, self.cursor, head, n)?.into();
+            }
+            self.cursor = head;
+            self.history_done = true;
+        }
+        Ok(())
+    }
+
+    /// Reads the next chunk of history; at its end returns the threshold
+    /// marker (when following) and moves on.
+    fn advance_history(&mut self) -> Result<Option<Frame>> {
+        if !self.history_done {
+            let Some(end) = self.history_end else {
+                self.history_done = true;
+                return Ok(None);
+            };
+            if self.cursor.is_some_and(|c| c >= end) {
+                self.history_done = true;
+                return Ok(None);
+            }
+            let chunk = self.store.tables().forward(&self.filter, self.cursor, end, self.chunk_size())?;
+            self.cursor = if chunk.len() < self.chunk_size() { Some(end) } else { chunk.last().map(|f| f.id) };
+            self.history_done = chunk.is_empty();
+            self.buf.extend(chunk);
+            return Ok(None);
+        }
+        if !self.options.follow.is_on() {
+            self.phase = Phase::Done;
+            return Ok(None);
+        }
+        self.phase = Phase::Live;
+        if let FollowOption::WithHeartbeat(period) = self.options.follow {
+            self.next_pulse = Some(Instant::now() + period);
+        }
+        Ok(Some(Frame::marker(THRESHOLD, self.store.published().next_id())))
+    }
+
+    /// Reads whatever was published past the cursor, or says to wait.
+    fn advance_live(&mut self) -> Result<Option<Step>> {
+        if let Some(pulse) = self.due_pulse() {
+            return Ok(Some(Step::Frame(pulse)));
+        }
+        if self.read_published()? {
+            return Ok(None);
+        }
+        let listener = self.store.published().listen();
+        if self.read_published()? {
+            return Ok(None);
+        }
+        if self.store.published().is_closed() {
+            self.phase = Phase::Done;
+            return Ok(None);
+        }
+        Ok(Some(Step::Wait(listener, self.next_pulse)))
+    }
+
+    /// Loads frames published past the cursor into the buffer; false if none were.
+    fn read_published(&mut self) -> Result<bool> {
+        let published = self.store.published();
+        let Some(head) = published.head() else { return Ok(false) };
+        if self.cursor.is_some_and(|c| c >= head) {
+            return Ok(false);
+        }
+        let stored = self.store.tables().forward(&self.filter, self.cursor, head, self.chunk_size())?;
+        let upto = if stored.len() == self.chunk_size() { stored.last().map_or(head, |f| f.id) } else { head };
+        let mut frames = published.ephemeral(&self.filter, self.cursor, upto);
+        frames.extend(stored);
+        frames.sort_by_key(|f| f.id);
+        self.cursor = Some(upto);
+        self.buf.extend(frames);
+        Ok(true)
+    }
+
+    fn due_pulse(&mut self) -> Option<Frame> {
+        let FollowOption::WithHeartbeat(period) = self.options.follow else { return None };
+        let due = self.next_pulse.filter(|at| *at <= Instant::now())?;
+        self.next_pulse = Some(due.max(Instant::now() - period) + period);
+        Some(Frame::marker(PULSE, self.store.published().next_id()))
+    }
+
+    fn chunk_size(&self) -> usize {
+        self.remaining.map_or(CHUNK, |n| n.clamp(1, CHUNK))
+    }
+}
+
+impl Iterator for Reader {
+    type Item = Result<Frame>;
+
+    /// Blocks until the next frame; `None` once the read is over.
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            match self.step() {
+                Err(e) => {
+                    self.phase = Phase::Done;
+                    return Some(Err(e));
+                }
+                Ok(Step::Frame(f)) => return Some(Ok(f)),
+                Ok(Step::End) => return None,
+                Ok(Step::Wait(listener, None)) => listener.wait(),
+                Ok(Step::Wait(listener, Some(pulse))) => {
+                    let _ = listener.wait_deadline(pulse);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,167 @@
+//! Range reads over the stream and the topic index.
+//!
+//! Every read is bounded above by an id (the store's published head), so a
+//! reader never sees a frame before it is durable. A topic filter reads one
+//! index range per pattern; the ranges are each id-ordered, and a k-way merge
+//! gives one id-ordered sequence with each frame once however many patterns
+//! match it. Reads return bounded chunks so memory never grows with the
+//! length of the stream.
+
+use std::{ops::Bound, time::SystemTime};
+
+use fjall::{Keyspace, Slice};
+use scru128::Scru128Id;
+
+use crate::{
+    codec,
+    error::{Result, StoreError},
+    frame::Frame,
+    topic::TopicFilter,
+};
+
+type Entry = (Scru128Id, Slice);
+type Source = Box<dyn Iterator<Item = Result<Entry>>>;
+
+/// The stream and its topic index, as readers see them.
+#[derive(Clone)]
+pub(crate) struct Tables {
+    pub(crate) stream: Keyspace,
+    pub(crate) index: Keyspace,
+}
+
+impl Tables {
+    /// Up to `max` live frames matching `filter` with ids in `(after, upto]`, oldest first.
+    pub(crate) fn forward(&self, filter: &TopicFilter, after: Option<Scru128Id>, upto: Scru128Id, max: usize) -> Result<Vec<Frame>> {
+        let now = SystemTime::now();
+        let merged = Merge::new(self.sources(filter, after, upto, false), false);
+        collect(merged, max, now)
+    }
+
+    /// The newest `n` live frames matching `filter` with ids in `(after, upto]`, oldest first.
+    pub(crate) fn newest(&self, filter: &TopicFilter, after: Option<Scru128Id>, upto: Scru128Id, n: usize) -> Result<Vec<Frame>> {
+        let now = SystemTime::now();
+        let merged = Merge::new(self.sources(filter, after, upto, true), true);
+        let mut frames = collect(merged, n, now)?;
+        frames.reverse();
+        Ok(frames)
+    }
+
+    /// The stored frame `id`, expired or not.
+    pub(crate) fn get(&self, id: Scru128Id) -> Result<Option<Frame>> {
+        match self.stream.get(codec::id_key(id))? {
+            Some(value) => codec::decode(id, &value).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// The newest stored id, if any.
+    pub(crate) fn last_id(&self) -> Result<Option<Scru128Id>> {
+        match self.stream.last_key_value() {
+            Some(guard) => Ok(codec::key_id(&guard.key()?)),
+            None => Ok(None),
+        }
+    }
+
+    fn sources(&self, filter: &TopicFilter, after: Option<Scru128Id>, upto: Scru128Id, rev: bool) -> Vec<Source> {
+        match filter {
+            TopicFilter::All => {
+                let lo = after.map_or(Bound::Unbounded, |id| Bound::Excluded(codec::id_key(id).to_vec()));
+                let hi = Bound::Included(codec::id_key(upto).to_vec());
+                vec![entries(&self.stream, (lo, hi), rev)]
+            }
+            TopicFilter::Patterns(patterns) => patterns
+                .iter()
+                .map(|p| {
+                    let name = p.index_name();
+                    let lo = match after {
+                        Some(id) => Bound::Excluded(codec::index_key(&name, id)),
+                        None => Bound::Included(codec::index_prefix(&name)),
+                    };
+                    let hi = Bound::Included(codec::index_key(&name, upto));
+                    entries(&self.index, (lo, hi), rev)
+                })
+                .collect(),
+        }
+    }
+}
+
+/// The `(id, value)` pairs of one key range, in key order or reversed.
+fn entries(ks: &Keyspace, range: (Bound<Vec<u8>>, Bound<Vec<u8>>), rev: bool) -> Source {
+    let iter = ks.range(range);
+    let pairs = move |guard: fjall::Guard| -> Result<Entry> {
+        let (key, value) = guard.into_inner()?;
+        let id = codec::key_id(&key).ok_or_else(|| StoreError::Storage(fjall::Error::Unrecoverable))?;
+        Ok((id, value))
+    };
+    if rev { Box::new(iter.rev().map(pairs)) } else { Box::new(iter.map(pairs)) }
+}
+
+fn collect(merged: Merge, max: usize, now: SystemTime) -> Result<Vec<Frame>> {
+    let mut frames = Vec::with_capacity(max.min(1024));
+    for entry in merged {
+        if frames.len() >= max {
+            break;
+        }
+        let (id, value) = entry?;
+        let frame = codec::decode(id, &value)?;
+        if !frame.is_expired(now) {
+            frames.push(frame);
+        }
+    }
+    Ok(frames)
+}
+
+/// A k-way merge of id-ordered sources that yields each id once.
+struct Merge {
+    sources: Vec<Source>,
+    heads: Vec<Option<Entry>>,
+    rev: bool,
+    last: Option<Scru128Id>,
+    failed: Option<StoreError>,
+}
+
+impl Merge {
+    fn new(sources: Vec<Source>, rev: bool) -> Self {
+        let mut merge = Self { heads: Vec::with_capacity(sources.len()), sources, rev, last: None, failed: None };
+        for i in 0..merge.sources.len() {
+            let head = merge.pull(i);
+            merge.heads.push(head);
+        }
+        merge
+    }
+
+    fn pull(&mut self, i: usize) -> Option<Entry> {
+        match self.sources[i].next()? {
+            Ok(entry) => Some(entry),
+            Err(e) => {
+                self.failed.get_or_insert(e);
+                None
+            }
+        }
+    }
+
+    /// The source whose head comes first in the merge order.
+    fn first(&self) -> Option<usize> {
+        let ids = self.heads.iter().enumerate().filter_map(|(i, h)| h.as_ref().map(|(id, _)| (*id, i)));
+        if self.rev { ids.max().map(|(_, i)| i) } else { ids.min().map(|(_, i)| i) }
+    }
+}
+
+impl Iterator for Merge {
+    type Item = Result<Entry>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if let Some(e) = self.failed.take() {
+                return Some(Err(e));
+            }
+            let i = self.first()?;
+            let next = self.pull(i);
+            let entry = std::mem::replace(&mut self.heads[i], next)?;
+            if self.last != Some(entry.0) {
+                self.last = Some(entry.0);
+                return Some(Ok(entry));
+            }
+        }
+    }
+}

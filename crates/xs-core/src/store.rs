@@ -1,0 +1,342 @@
+//! The store: one append-only stream of frames in a directory, plus its CAS.
+//!
+//! `Store` is a cheap handle (clone it freely); the last handle to go, or
+//! [`Store::close`], stops the writer and the sweeper. Layout on disk (see
+//! docs/store-format.md): `<dir>/fjall` (stream, topic index, expiry index,
+//! inline payloads), `<dir>/cas` (cacache content for large payloads).
+
+use std::{
+    path::{Path, PathBuf},
+    sync::{Arc, Mutex, mpsc},
+    thread::JoinHandle,
+    time::{Duration, SystemTime},
+};
+
+use fjall::{Database, Keyspace, KeyspaceCreateOptions};
+use scru128::Scru128Id;
+use ssri::Integrity;
+
+use crate::{
+    cas::{Cas, CasWriter},
+    error::{Result, StoreError},
+    frame::Frame,
+    published::Published,
+    read::ReadOptions,
+    reader::Reader,
+    scan::Tables,
+    sweep::Sweeper,
+    topic::{TopicFilter, validate_topic},
+    writer::{Command, Writer},
+};
+
+/// How appends reach the disk.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Durability {
+    /// Every append returns once it is fsynced (shared among concurrent appends).
+    #[default]
+    Sync,
+    /// Appends are written to the OS but not synced: a bulk-load mode that
+    /// survives a process crash but not a power loss.
+    Buffered,
+}
+
+/// A handle on an open store.
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    path: PathBuf,
+    tables: Tables,
+    cas: Cas,
+    published: Arc<Published>,
+    commands: Mutex<Option<mpsc::Sender<Command>>>,
+    writer: Mutex<Option<JoinHandle<()>>>,
+    sweeper: Mutex<Option<Sweeper>>,
+    // Last, so the database goes after the threads that use it.
+    _db: Database,
+}
+
+impl Store {
+    /// Opens the store in `path`, creating it if needed, with synced appends.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Locked`] when another process (or another open `Store`)
+    /// holds it; [`StoreError::Io`] / [`StoreError::Storage`] otherwise.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir()?;
+    /// let store = xs_core::Store::new(dir.path())?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn new(path: impl Into<PathBuf>) -> Result<Store> {
+        Self::open(path, Durability::Sync)
+    }
+
+    /// Opens the store in `path` with the given durability.
+    ///
+    /// # Errors
+    ///
+    /// As [`Store::new`].
+    pub fn open(path: impl Into<PathBuf>, durability: Durability) -> Result<Store> {
+        let path = path.into();
+        create_private_dir(&path)?;
+        let db = Database::builder(path.join("fjall")).worker_threads(2).open().map_err(|e| match e {
+            fjall::Error::Locked => StoreError::Locked { path: path.clone() },
+            e => e.into(),
+        })?;
+        let keyspace = |name: &str| db.keyspace(name, KeyspaceCreateOptions::default);
+        let tables = Tables { stream: keyspace("stream")?, index: keyspace("topic_index")? };
+        let expiry: Keyspace = keyspace("expiry")?;
+        let cas = Cas::new(path.join("cas"), keyspace("cas_inline")?);
+        let published = Arc::new(Published::new(tables.last_id()?));
+        let (tx, rx) = mpsc::channel();
+        let writer = Writer { db: db.clone(), tables: tables.clone(), expiry: expiry.clone(), cas: cas.clone(), published: published.clone(), durable: durability == Durability::Sync };
+        let writer = std::thread::Builder::new().name("xs-writer".into()).spawn(move || writer.run(rx))?;
+        let sweeper = Sweeper::spawn(expiry, tx.clone())?;
+        let inner = Inner { path, tables, cas, published, commands: Mutex::new(Some(tx)), writer: Mutex::new(Some(writer)), sweeper: Mutex::new(Some(sweeper)), _db: db };
+        Ok(Store { inner: Arc::new(inner) })
+    }
+
+    /// The store's directory.
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// Appends `frame`, returning it with its id. Returns once the frame (and
+    /// the payload it references) is durable. Ephemeral frames are only
+    /// broadcast to live readers.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::InvalidTopic`], [`StoreError::InvalidMeta`] (meta must be
+    /// an object), [`StoreError::HashNotFound`] (the payload is not in the
+    /// CAS), [`StoreError::Closed`], or a storage error. On error nothing is
+    /// written.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir()?;
+    /// let store = xs_core::Store::new(dir.path())?;
+    /// let frame = store.append(xs_core::Frame::builder("note").build())?;
+    /// assert_eq!(store.get(&frame.id)?, Some(frame));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn append(&self, frame: Frame) -> Result<Frame> {
+        validate_topic(&frame.topic)?;
+        if let Some(meta) = &frame.meta {
+            check_meta(meta)?;
+        }
+        let (reply, answer) = mpsc::sync_channel(1);
+        self.send(Command::Append(frame, reply))?;
+        answer.recv().map_err(|_| StoreError::Closed)?
+    }
+
+    /// The frame `id`, or `None` if there is none (or it expired).
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Corrupt`] when its record is damaged; storage errors.
+    pub fn get(&self, id: &Scru128Id) -> Result<Option<Frame>> {
+        if self.inner.published.head().is_none_or(|head| *id > head) {
+            return Ok(None);
+        }
+        let frame = self.inner.tables.get(*id)?;
+        Ok(frame.filter(|f| !f.is_expired(SystemTime::now())))
+    }
+
+    /// Deletes frame `id`.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::NotFound`] when there is no such frame; storage errors.
+    pub fn remove(&self, id: &Scru128Id) -> Result<()> {
+        let (reply, answer) = mpsc::sync_channel(1);
+        self.send(Command::Remove(*id, reply))?;
+        answer.recv().map_err(|_| StoreError::Closed)?
+    }
+
+    /// The newest `n` frames matching `topic` (a pattern list), oldest first.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::InvalidTopic`] for a bad pattern; storage errors.
+    pub fn last(&self, topic: &str, n: usize) -> Result<Vec<Frame>> {
+        let filter = TopicFilter::parse(topic)?;
+        match self.inner.published.head() {
+            Some(head) if n > 0 => self.inner.tables.newest(&filter, None, head, n),
+            _ => Ok(Vec::new()),
+        }
+    }
+
+    /// A blocking read: an iterator over history and, when following, live
+    /// frames. See [`Reader`] for the timeout-bounded form.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::InvalidTopic`] for a bad topic pattern.
+    pub fn reader(&self, options: ReadOptions) -> Result<Reader> {
+        Reader::new(self.clone(), options)
+    }
+
+    /// An async read: a channel of frames fed by a task on the current tokio
+    /// runtime. The task ends when the read does, or when the receiver is
+    /// dropped. Invalid options or a damaged record end the channel (and
+    /// are logged); use [`Store::reader`] to get them as errors.
+    pub async fn read(&self, options: ReadOptions) -> tokio::sync::mpsc::Receiver<Frame> {
+        let (tx, rx) = tokio::sync::mpsc::channel(256);
+        let mut reader = match self.reader(options) {
+            Ok(reader) => reader,
+            Err(e) => {
+                tracing::error!(error = %e, "read rejected");
+                return rx;
+            }
+        };
+        tokio::spawn(async move {
+            loop {
+                let next = tokio::select! {
+                    () = tx.closed() => break,
+                    next = reader.next_async() => next,
+                };
+                match next {
+                    Some(Ok(frame)) => {
+                        if tx.send(frame).await.is_err() {
+                            break;
+                        }
+                    }
+                    Some(Err(e)) => {
+                        tracing::error!(error = %e, "read ended by an error");
+                        break;
+                    }
+                    None => break,
+                }
+            }
+        });
+        rx
+    }
+
+    /// Puts `bytes` into the CAS and returns their hash. The content becomes
+    /// durable no later than the append of the first frame referencing it.
+    ///
+    /// # Errors
+    ///
+    /// Storage or io errors.
+    pub async fn cas_insert(&self, bytes: impl AsRef<[u8]>) -> Result<Integrity> {
+        self.inner.cas.insert(bytes.as_ref())
+    }
+
+    /// A writer that streams a payload into the CAS in constant memory;
+    /// [`CasWriter::commit`] returns the hash.
+    pub fn cas_writer(&self) -> CasWriter {
+        self.inner.cas.writer()
+    }
+
+    /// The payload of `hash`, checked against it.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::HashNotFound`], [`StoreError::CorruptContent`], io errors.
+    pub fn cas_read(&self, hash: &Integrity) -> Result<Vec<u8>> {
+        self.inner.cas.read(hash)
+    }
+
+    /// A reader over the payload of `hash`, for payloads too big to hold.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::HashNotFound`]; io errors.
+    pub fn cas_reader(&self, hash: &Integrity) -> Result<Box<dyn std::io::Read + Send>> {
+        self.inner.cas.reader(hash)
+    }
+
+    /// True when the CAS holds content for `hash`.
+    ///
+    /// # Errors
+    ///
+    /// Storage errors.
+    pub fn cas_contains(&self, hash: &Integrity) -> Result<bool> {
+        self.inner.cas.contains(hash)
+    }
+
+    /// Deletes CAS content that no frame references and that was written
+    /// more than `grace` ago (content written just before its frame is
+    /// safe). Appends wait while it runs. Returns how many items went.
+    ///
+    /// # Errors
+    ///
+    /// Storage or io errors.
+    pub fn cas_sweep(&self, grace: Duration) -> Result<usize> {
+        let cutoff = SystemTime::now().checked_sub(grace).unwrap_or(SystemTime::UNIX_EPOCH);
+        let (reply, answer) = mpsc::sync_channel(1);
+        self.send(Command::SweepCas(cutoff, reply))?;
+        answer.recv().map_err(|_| StoreError::Closed)?
+    }
+
+    /// Stops accepting appends, finishes those in flight, ends every read,
+    /// and stops the background threads. The directory is unlocked once
+    /// the last handle (including readers) is dropped.
+    pub fn close(&self) {
+        self.inner.shutdown();
+    }
+
+    pub(crate) fn published(&self) -> &Published {
+        &self.inner.published
+    }
+
+    pub(crate) fn tables(&self) -> &Tables {
+        &self.inner.tables
+    }
+
+    fn send(&self, command: Command) -> Result<()> {
+        let commands = self.inner.commands.lock().map_err(|_| StoreError::Closed)?;
+        commands.as_ref().ok_or(StoreError::Closed)?.send(command).map_err(|_| StoreError::Closed)
+    }
+}
+
+impl Inner {
+    fn shutdown(&self) {
+        if let Some(sweeper) = self.sweeper.lock().ok().and_then(|mut s| s.take()) {
+            sweeper.stop();
+        }
+        drop(self.commands.lock().ok().and_then(|mut c| c.take()));
+        if let Some(writer) = self.writer.lock().ok().and_then(|mut w| w.take()) {
+            let _ = writer.join();
+        }
+        self.published.close();
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+fn check_meta(meta: &serde_json::Value) -> Result<()> {
+    let kind = match meta {
+        serde_json::Value::Object(_) => return Ok(()),
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Array(_) => "a list",
+    };
+    Err(StoreError::InvalidMeta { kind })
+}
+
+/// Creates the store directory readable by its owner only.
+fn create_private_dir(path: &Path) -> Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    if !path.exists() {
+        std::fs::DirBuilder::new().recursive(true).mode(0o700).create(path)?;
+    }
+    if !path.is_dir() {
+        return Err(StoreError::Io(std::io::Error::new(std::io::ErrorKind::NotADirectory, format!("{} is not a directory", path.display()))));
+    }
+    Ok(())
+}

@@ -1,0 +1,252 @@
+//! The single writer thread: ids, group commit, retention, publication.
+//!
+//! Every mutation of the stream goes through one thread. It takes whatever
+//! commands are queued (up to [`MAX_BATCH`]), assigns ids in queue order,
+//! writes them as one fjall batch and syncs the journal once for the lot:
+//! concurrent appenders share an fsync (group commit). Only after the sync
+//! does it publish the new head and wake readers, so a reader never sees a
+//! frame that is not durable, and ids reach readers in the order they were
+//! assigned. One thread also means `last:<n>` trimming and removals never
+//! race with appends.
+
+use std::{
+    sync::{Arc, mpsc},
+    time::{Duration, SystemTime},
+};
+
+use fjall::{Database, Keyspace, OwnedWriteBatch as WriteBatch, PersistMode};
+use scru128::Scru128Id;
+
+use crate::{
+    cas::Cas,
+    codec,
+    error::{Result, StoreError},
+    frame::Frame,
+    published::Published,
+    scan::Tables,
+    topic::index_names,
+    ttl::TTL,
+};
+
+/// The most commands committed under one sync.
+const MAX_BATCH: usize = 4096;
+
+/// A request to the writer thread, with the channel its answer goes to.
+pub(crate) enum Command {
+    Append(Frame, mpsc::SyncSender<Result<Frame>>),
+    Remove(Scru128Id, mpsc::SyncSender<Result<()>>),
+    /// Drop frames whose `time:` TTL ran out (from the sweeper), by expiry key and id.
+    Expire(Vec<(Vec<u8>, Scru128Id)>),
+    /// Delete CAS content no frame references, written before the cutoff.
+    SweepCas(SystemTime, mpsc::SyncSender<Result<usize>>),
+}
+
+/// What the writer thread owns.
+pub(crate) struct Writer {
+    pub(crate) db: Database,
+    pub(crate) tables: Tables,
+    pub(crate) expiry: Keyspace,
+    pub(crate) cas: Cas,
+    pub(crate) published: Arc<Published>,
+    pub(crate) durable: bool,
+}
+
+impl Writer {
+    /// Runs until every sender is gone, committing queued commands in batches.
+    pub(crate) fn run(self, rx: mpsc::Receiver<Command>) {
+        while let Ok(first) = rx.recv() {
+            let mut commands = vec![first];
+            while commands.len() < MAX_BATCH {
+                match rx.try_recv() {
+                    Ok(c) => commands.push(c),
+                    Err(_) => break,
+                }
+            }
+            // A CAS sweep runs alone, after everything queued before it is committed.
+            let sweeps: Vec<Command> = commands.extract_if(.., |c| matches!(c, Command::SweepCas(..))).collect();
+            self.apply(commands);
+            for sweep in sweeps {
+                if let Command::SweepCas(cutoff, reply) = sweep {
+                    let _ = reply.send(self.sweep_cas(cutoff));
+                }
+            }
+        }
+    }
+
+    /// Deletes unreferenced CAS content older than `cutoff`. Runs on the
+    /// writer thread, so no append can reference content while it goes.
+    fn sweep_cas(&self, cutoff: SystemTime) -> Result<usize> {
+        let mut referenced = std::collections::HashSet::new();
+        for guard in self.tables.stream.iter() {
+            let (key, value) = guard.into_inner()?;
+            let id = codec::key_id(&key).ok_or(StoreError::Storage(fjall::Error::Unrecoverable))?;
+            if let Some(hash) = codec::decode(id, &value)?.hash {
+                referenced.insert(hash.to_string());
+            }
+        }
+        let mut removed = 0;
+        for hash in self.cas.hashes()? {
+            if !referenced.contains(&hash.to_string()) && self.cas.remove_if_older(&hash, cutoff)? {
+                removed += 1;
+            }
+        }
+        self.persist()?;
+        Ok(removed)
+    }
+
+    fn apply(&self, commands: Vec<Command>) {
+        let mut batch = Batch { writer: self, batch: self.db.batch(), ephemeral: Vec::new(), trims: Vec::new(), acks: Vec::new(), head: None };
+        for command in commands {
+            batch.add(command);
+        }
+        let result = batch.commit();
+        if let Err(e) = &result {
+            tracing::error!(error = %e, "commit failed; the batch is not acknowledged");
+        }
+        batch.acknowledge(result.map_err(|e| e.to_string()));
+    }
+
+    fn persist(&self) -> Result<()> {
+        let mode = if self.durable { PersistMode::SyncData } else { PersistMode::Buffer };
+        self.db.persist(mode).map_err(Into::into)
+    }
+
+    /// Adds the removal of stored frame `id` (and its index and expiry keys) to `batch`.
+    fn remove_into(&self, batch: &mut WriteBatch, id: Scru128Id) -> Result<bool> {
+        let Some(frame) = self.tables.get(id)? else { return Ok(false) };
+        batch.remove(&self.tables.stream, codec::id_key(id));
+        for name in index_names(&frame.topic) {
+            batch.remove(&self.tables.index, codec::index_key(&name, id));
+        }
+        if let Some(TTL::Time(ttl)) = frame.ttl {
+            batch.remove(&self.expiry, expiry_key(&frame, ttl));
+        }
+        Ok(true)
+    }
+
+    /// Removes all but the newest `keep` frames of exactly `topic`.
+    fn trim(&self, topic: &str, keep: u32) -> Result<()> {
+        let Some(head) = self.tables.last_id()? else { return Ok(()) };
+        let prefix = codec::index_prefix(topic);
+        let hi = codec::index_key(topic, head);
+        let stale: Vec<Scru128Id> = self
+            .tables
+            .index
+            .range(prefix..=hi)
+            .rev()
+            .skip(keep as usize)
+            .filter_map(|g| g.key().ok().and_then(|k| codec::key_id(&k)))
+            .collect();
+        let mut batch = self.db.batch();
+        for id in stale {
+            self.remove_into(&mut batch, id)?;
+        }
+        batch.commit().map_err(Into::into)
+    }
+}
+
+/// The key of a `time:` frame in the expiry index: when it expires, then its id.
+pub(crate) fn expiry_key(frame: &Frame, ttl: Duration) -> [u8; 24] {
+    let at = frame.time() + ttl;
+    let ms = at.duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
+    let mut key = [0u8; 24];
+    key[..8].copy_from_slice(&ms.to_be_bytes());
+    key[8..].copy_from_slice(&frame.id.to_bytes());
+    key
+}
+
+/// One group commit in the making.
+struct Batch<'w> {
+    writer: &'w Writer,
+    batch: WriteBatch,
+    ephemeral: Vec<Frame>,
+    trims: Vec<(String, u32)>,
+    acks: Vec<Ack>,
+    head: Option<Scru128Id>,
+}
+
+enum Ack {
+    Append(Result<Frame>, mpsc::SyncSender<Result<Frame>>),
+    Remove(Result<()>, mpsc::SyncSender<Result<()>>),
+}
+
+impl Batch<'_> {
+    fn add(&mut self, command: Command) {
+        match command {
+            Command::Append(frame, reply) => {
+                let frame = self.append(frame);
+                self.acks.push(Ack::Append(frame, reply));
+            }
+            Command::SweepCas(..) => {}
+            Command::Remove(id, reply) => {
+                let result = self.writer.remove_into(&mut self.batch, id).and_then(|found| if found { Ok(()) } else { Err(StoreError::NotFound(id)) });
+                self.acks.push(Ack::Remove(result, reply));
+            }
+            Command::Expire(due) => {
+                for (key, id) in due {
+                    self.batch.remove(&self.writer.expiry, key);
+                    if let Err(e) = self.writer.remove_into(&mut self.batch, id) {
+                        tracing::warn!(%id, error = %e, "could not expire frame");
+                    }
+                }
+            }
+        }
+    }
+
+    /// Adds `frame` to the batch. Its payload is checked here, on the writer
+    /// thread, so a CAS sweep can never remove it between check and commit.
+    fn append(&mut self, mut frame: Frame) -> Result<Frame> {
+        if let Some(hash) = &frame.hash {
+            if !self.writer.cas.contains(hash)? {
+                return Err(StoreError::HashNotFound(hash.to_string()));
+            }
+        }
+        frame.id = self.writer.published.next_id();
+        self.head = Some(frame.id);
+        let tables = &self.writer.tables;
+        match frame.retention() {
+            TTL::Ephemeral => {
+                self.ephemeral.push(frame.clone());
+                return Ok(frame);
+            }
+            TTL::Time(ttl) => self.batch.insert(&self.writer.expiry, expiry_key(&frame, ttl), []),
+            TTL::Last(n) => self.trims.push((frame.topic.clone(), n)),
+            TTL::Forever => {}
+        }
+        let value = codec::encode(&frame);
+        for name in index_names(&frame.topic) {
+            self.batch.insert(&tables.index, codec::index_key(&name, frame.id), value.clone());
+        }
+        self.batch.insert(&tables.stream, codec::id_key(frame.id), value);
+        Ok(frame)
+    }
+
+    fn commit(&mut self) -> Result<()> {
+        let batch = std::mem::replace(&mut self.batch, self.writer.db.batch());
+        let stored = !batch.is_empty();
+        batch.commit()?;
+        self.trims.sort();
+        self.trims.dedup_by(|a, b| a.0 == b.0);
+        for (topic, keep) in &self.trims {
+            self.writer.trim(topic, *keep)?;
+        }
+        if stored {
+            self.writer.persist()?;
+        }
+        Ok(())
+    }
+
+    fn acknowledge(self, result: std::result::Result<(), String>) {
+        if result.is_ok() {
+            self.writer.published.publish(self.head, self.ephemeral);
+        }
+        let failed = || StoreError::Io(std::io::Error::other(format!("commit failed: {}", result.as_ref().err().map_or("", String::as_str))));
+        for ack in self.acks {
+            // A caller that gave up waiting is no reason to stop.
+            match ack {
+                Ack::Append(r, reply) => drop(reply.send(if result.is_ok() { r } else { Err(failed()) })),
+                Ack::Remove(r, reply) => drop(reply.send(if result.is_ok() { r } else { Err(failed()) })),
+            }
+        }
+    }
+}
