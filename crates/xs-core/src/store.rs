@@ -174,6 +174,16 @@ impl Store {
         }
     }
 
+    /// How many frames are stored, counting expired frames not yet swept.
+    /// Counts by scanning, so it costs time in proportion to the stream.
+    ///
+    /// # Errors
+    ///
+    /// Storage errors.
+    pub fn stored_len(&self) -> Result<usize> {
+        Ok(self.inner.tables.stream.len()?)
+    }
+
     /// A blocking read: an iterator over history and, when following, live
     /// frames. See [`Reader`] for the timeout-bounded form.
     ///

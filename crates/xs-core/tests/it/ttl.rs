@@ -1,0 +1,47 @@
+//! Retention: time:<ms>, last:<n>, ephemeral.
+
+use std::time::Duration;
+
+use xs_core::{Frame, ReadOptions, TTL};
+
+use crate::common::{append, read_all, store, wait_until};
+
+#[test]
+fn time_ttl_frames_expire_and_are_swept_without_a_reader() {
+    let (_dir, store) = store();
+    let keep = append(&store, "t");
+    let short = store.append(Frame::builder("t").ttl(TTL::Time(Duration::from_millis(200))).build()).unwrap();
+    assert_eq!(store.get(&short.id).unwrap().as_ref(), Some(&short));
+    assert_eq!(store.stored_len().unwrap(), 2);
+    wait_until("the sweeper deletes the expired frame", || store.stored_len().unwrap() == 1);
+    assert_eq!(store.get(&short.id).unwrap(), None);
+    assert_eq!(read_all(&store, ReadOptions::default()), [keep]);
+}
+
+#[test]
+fn an_expired_frame_is_never_returned() {
+    let (_dir, store) = store();
+    let gone = store.append(Frame::builder("t").ttl(TTL::Time(Duration::ZERO)).build()).unwrap();
+    assert_eq!(store.get(&gone.id).unwrap(), None);
+    assert!(read_all(&store, ReadOptions::default()).is_empty());
+    assert!(store.last("t", 1).unwrap().is_empty());
+}
+
+#[test]
+fn last_n_keeps_the_newest_n_of_the_exact_topic() {
+    let (_dir, store) = store();
+    let other = append(&store, "clip.other");
+    let clips: Vec<_> = (0..6).map(|_| store.append(Frame::builder("clip").ttl(TTL::Last(2)).build()).unwrap()).collect();
+    let frames = read_all(&store, ReadOptions::default());
+    assert_eq!(frames, [other, clips[4].clone(), clips[5].clone()]);
+    assert_eq!(store.last("clip", 10).unwrap(), clips[4..]);
+    assert_eq!(store.get(&clips[0].id).unwrap(), None);
+}
+
+#[test]
+fn ephemeral_frames_are_never_stored() {
+    let (_dir, store) = store();
+    let eph = store.append(Frame::builder("t").ttl(TTL::Ephemeral).build()).unwrap();
+    assert_eq!(store.get(&eph.id).unwrap(), None);
+    assert_eq!(store.stored_len().unwrap(), 0);
+}
