@@ -85,7 +85,11 @@ impl Cas {
         }
         let path = self.content_path(hash).ok_or_else(|| StoreError::HashNotFound(hash.to_string()))?;
         match File::open(&path) {
-            Ok(file) => Ok(Box::new(CheckedReader { file, checker: Some(hash.clone()), hasher: IntegrityOpts::new().algorithm(Algorithm::Sha256) })),
+            Ok(file) => Ok(Box::new(CheckedReader {
+                file,
+                checker: Some(hash.clone()),
+                hasher: IntegrityOpts::new().algorithm(Algorithm::Sha256),
+            })),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Err(StoreError::HashNotFound(hash.to_string())),
             Err(e) => Err(e.into()),
         }

@@ -9,7 +9,7 @@
 //! u8 ttl tag: 0 none, 1 forever, 2 time (+ u64 LE ms), 3 last (+ u32 LE n)
 //! u8 topic length, topic bytes
 //! u8 hash length (0: none), hash bytes (SRI string)
-//! meta JSON bytes to the end (empty: none)
+//! u32 LE meta length (0: none), meta JSON bytes; nothing after
 //! ```
 //!
 //! Decoding never panics: damaged bytes give [`StoreError::Corrupt`] naming
@@ -76,6 +76,7 @@ pub(crate) fn encode(frame: &Frame) -> Vec<u8> {
     out.extend_from_slice(frame.topic.as_bytes());
     out.push(hash.len() as u8);
     out.extend_from_slice(hash.as_bytes());
+    out.extend_from_slice(&(meta.len() as u32).to_le_bytes());
     out.extend_from_slice(meta.as_bytes());
     out
 }
@@ -105,10 +106,14 @@ impl<'a> Decoder<'a> {
             "" => None,
             h => Some(h.parse().map_err(|_| self.corrupt("hash is not an SRI string"))?),
         };
-        let meta = match self.bytes {
+        let meta_len = u32::from_le_bytes(self.array()?) as usize;
+        let meta = match self.take(meta_len)? {
             [] => None,
             json => Some(serde_json::from_slice(json).map_err(|e| self.corrupt(&format!("meta: {e}")))?),
         };
+        if !self.bytes.is_empty() {
+            return Err(self.corrupt("trailing bytes after the record"));
+        }
         Ok(Frame { topic, id: self.id, hash, meta, ttl })
     }
 
@@ -173,7 +178,7 @@ mod tests {
     fn every_truncation_is_an_error_naming_the_id() {
         let f = sample();
         let bytes = encode(&f);
-        for cut in 0..bytes.len() - 1 {
+        for cut in 0..bytes.len() {
             match decode(f.id, &bytes[..cut]) {
                 Err(StoreError::Corrupt { id, .. }) => assert_eq!(id, f.id),
                 other => panic!("cut at {cut}: {other:?}"),

@@ -84,7 +84,18 @@ impl Reader {
             None => TopicFilter::All,
         };
         let cursor = options.after.or_else(|| options.from.and_then(predecessor));
-        Ok(Self { store, remaining: options.limit, options, filter, phase: Phase::Start, cursor, history_end: None, history_done: false, buf: VecDeque::new(), next_pulse: None })
+        Ok(Self {
+            store,
+            remaining: options.limit,
+            options,
+            filter,
+            phase: Phase::Start,
+            cursor,
+            history_end: None,
+            history_done: false,
+            buf: VecDeque::new(),
+            next_pulse: None,
+        })
     }
 
     /// The next frame, waiting at most `timeout` for one.

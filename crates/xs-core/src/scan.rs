@@ -31,14 +31,26 @@ pub(crate) struct Tables {
 
 impl Tables {
     /// Up to `max` live frames matching `filter` with ids in `(after, upto]`, oldest first.
-    pub(crate) fn forward(&self, filter: &TopicFilter, after: Option<Scru128Id>, upto: Scru128Id, max: usize) -> Result<Vec<Frame>> {
+    pub(crate) fn forward(
+        &self,
+        filter: &TopicFilter,
+        after: Option<Scru128Id>,
+        upto: Scru128Id,
+        max: usize,
+    ) -> Result<Vec<Frame>> {
         let now = SystemTime::now();
         let merged = Merge::new(self.sources(filter, after, upto, false), false);
         collect(merged, max, now)
     }
 
     /// The newest `n` live frames matching `filter` with ids in `(after, upto]`, oldest first.
-    pub(crate) fn newest(&self, filter: &TopicFilter, after: Option<Scru128Id>, upto: Scru128Id, n: usize) -> Result<Vec<Frame>> {
+    pub(crate) fn newest(
+        &self,
+        filter: &TopicFilter,
+        after: Option<Scru128Id>,
+        upto: Scru128Id,
+        n: usize,
+    ) -> Result<Vec<Frame>> {
         let now = SystemTime::now();
         let merged = Merge::new(self.sources(filter, after, upto, true), true);
         let mut frames = collect(merged, n, now)?;
@@ -90,7 +102,7 @@ fn entries(ks: &Keyspace, range: (Bound<Vec<u8>>, Bound<Vec<u8>>), rev: bool) ->
     let iter = ks.range(range);
     let pairs = move |guard: fjall::Guard| -> Result<Entry> {
         let (key, value) = guard.into_inner()?;
-        let id = codec::key_id(&key).ok_or_else(|| StoreError::Storage(fjall::Error::Unrecoverable))?;
+        let id = codec::key_id(&key).ok_or(StoreError::Storage(fjall::Error::Unrecoverable))?;
         Ok((id, value))
     };
     if rev { Box::new(iter.rev().map(pairs)) } else { Box::new(iter.map(pairs)) }

@@ -95,10 +95,26 @@ impl Store {
         let cas = Cas::new(path.join("cas"), keyspace("cas_inline")?);
         let published = Arc::new(Published::new(tables.last_id()?));
         let (tx, rx) = mpsc::channel();
-        let writer = Writer { db: db.clone(), tables: tables.clone(), expiry: expiry.clone(), cas: cas.clone(), published: published.clone(), durable: durability == Durability::Sync };
+        let writer = Writer {
+            db: db.clone(),
+            tables: tables.clone(),
+            expiry: expiry.clone(),
+            cas: cas.clone(),
+            published: published.clone(),
+            durable: durability == Durability::Sync,
+        };
         let writer = std::thread::Builder::new().name("xs-writer".into()).spawn(move || writer.run(rx))?;
         let sweeper = Sweeper::spawn(expiry, tx.clone())?;
-        let inner = Inner { path, tables, cas, published, commands: Mutex::new(Some(tx)), writer: Mutex::new(Some(writer)), sweeper: Mutex::new(Some(sweeper)), _db: db };
+        let inner = Inner {
+            path,
+            tables,
+            cas,
+            published,
+            commands: Mutex::new(Some(tx)),
+            writer: Mutex::new(Some(writer)),
+            sweeper: Mutex::new(Some(sweeper)),
+            _db: db,
+        };
         Ok(Store { inner: Arc::new(inner) })
     }
 
@@ -346,7 +362,10 @@ fn create_private_dir(path: &Path) -> Result<()> {
         std::fs::DirBuilder::new().recursive(true).mode(0o700).create(path)?;
     }
     if !path.is_dir() {
-        return Err(StoreError::Io(std::io::Error::new(std::io::ErrorKind::NotADirectory, format!("{} is not a directory", path.display()))));
+        return Err(StoreError::Io(std::io::Error::new(
+            std::io::ErrorKind::NotADirectory,
+            format!("{} is not a directory", path.display()),
+        )));
     }
     Ok(())
 }

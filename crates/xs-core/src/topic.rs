@@ -27,12 +27,7 @@ pub const MAX_TOPIC_LEN: usize = 255;
 /// assert!(xs_core::validate_topic("clip..add").is_err());
 /// ```
 pub fn validate_topic(topic: &str) -> Result<()> {
-    let fail = |reason| {
-        Err(StoreError::InvalidTopic {
-            topic: topic.to_string(),
-            reason,
-        })
-    };
+    let fail = |reason| Err(StoreError::InvalidTopic { topic: topic.to_string(), reason });
     let Some(first) = topic.chars().next() else {
         return fail("a topic cannot be empty");
     };
@@ -42,10 +37,7 @@ pub fn validate_topic(topic: &str) -> Result<()> {
     if !(first.is_ascii_alphabetic() || first == '_') {
         return fail("a topic starts with a letter or '_'");
     }
-    if !topic
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
-    {
+    if !topic.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-')) {
         return fail("a topic holds only letters, digits, '_', '-' and '.'");
     }
     if topic.ends_with('.') {
@@ -80,7 +72,9 @@ impl Pattern {
     pub fn matches(&self, topic: &str) -> bool {
         match self {
             Self::Exact(t) => t == topic,
-            Self::Prefix(p) => topic.len() > p.len() + 1 && topic.starts_with(p.as_str()) && topic.as_bytes()[p.len()] == b'.',
+            Self::Prefix(p) => {
+                topic.len() > p.len() + 1 && topic.starts_with(p.as_str()) && topic.as_bytes()[p.len()] == b'.'
+            }
         }
     }
 
@@ -157,9 +151,7 @@ impl TopicFilter {
 /// The index ranges a frame of `topic` belongs to: the topic itself and one
 /// `prefix.*` for each ancestor (`a.b.c` → `a.b.c`, `a.*`, `a.b.*`).
 pub(crate) fn index_names(topic: &str) -> impl Iterator<Item = String> + '_ {
-    let ancestors = topic
-        .match_indices('.')
-        .map(|(at, _)| format!("{}.*", &topic[..at]));
+    let ancestors = topic.match_indices('.').map(|(at, _)| format!("{}.*", &topic[..at]));
     std::iter::once(topic.to_string()).chain(ancestors)
 }
 

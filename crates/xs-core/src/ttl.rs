@@ -11,7 +11,6 @@ use crate::error::StoreError;
 
 /// A frame's retention policy.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-#[expect(clippy::upper_case_acronyms, reason = "the name cross-stream embedders already use")]
 pub enum TTL {
     /// Kept until removed.
     #[default]

@@ -95,7 +95,14 @@ impl Writer {
     }
 
     fn apply(&self, commands: Vec<Command>) {
-        let mut batch = Batch { writer: self, batch: self.db.batch(), ephemeral: Vec::new(), trims: Vec::new(), acks: Vec::new(), head: None };
+        let mut batch = Batch {
+            writer: self,
+            batch: self.db.batch(),
+            ephemeral: Vec::new(),
+            trims: Vec::new(),
+            acks: Vec::new(),
+            head: None,
+        };
         for command in commands {
             batch.add(command);
         }
@@ -179,7 +186,10 @@ impl Batch<'_> {
             }
             Command::SweepCas(..) => {}
             Command::Remove(id, reply) => {
-                let result = self.writer.remove_into(&mut self.batch, id).and_then(|found| if found { Ok(()) } else { Err(StoreError::NotFound(id)) });
+                let result = self
+                    .writer
+                    .remove_into(&mut self.batch, id)
+                    .and_then(|found| if found { Ok(()) } else { Err(StoreError::NotFound(id)) });
                 self.acks.push(Ack::Remove(result, reply));
             }
             Command::Expire(due) => {
@@ -196,10 +206,10 @@ impl Batch<'_> {
     /// Adds `frame` to the batch. Its payload is checked here, on the writer
     /// thread, so a CAS sweep can never remove it between check and commit.
     fn append(&mut self, mut frame: Frame) -> Result<Frame> {
-        if let Some(hash) = &frame.hash {
-            if !self.writer.cas.contains(hash)? {
-                return Err(StoreError::HashNotFound(hash.to_string()));
-            }
+        if let Some(hash) = &frame.hash
+            && !self.writer.cas.contains(hash)?
+        {
+            return Err(StoreError::HashNotFound(hash.to_string()));
         }
         frame.id = self.writer.published.next_id();
         self.head = Some(frame.id);
@@ -240,7 +250,12 @@ impl Batch<'_> {
         if result.is_ok() {
             self.writer.published.publish(self.head, self.ephemeral);
         }
-        let failed = || StoreError::Io(std::io::Error::other(format!("commit failed: {}", result.as_ref().err().map_or("", String::as_str))));
+        let failed = || {
+            StoreError::Io(std::io::Error::other(format!(
+                "commit failed: {}",
+                result.as_ref().err().map_or("", String::as_str)
+            )))
+        };
         for ack in self.acks {
             // A caller that gave up waiting is no reason to stop.
             match ack {

@@ -48,7 +48,9 @@ async fn an_async_follower_that_lags_gets_every_frame() {
     let (_dir, store) = store();
     let mut rx = store.read(ReadOptions::builder().follow(FollowOption::On).new(true).build()).await;
     let writer = store.clone();
-    let acked = tokio::task::spawn_blocking(move || (0..5000).map(|_| append(&writer, "burst").id).collect::<Vec<_>>()).await.unwrap();
+    let acked = tokio::task::spawn_blocking(move || (0..5000).map(|_| append(&writer, "burst").id).collect::<Vec<_>>())
+        .await
+        .unwrap();
     let mut seen = Vec::new();
     while seen.len() < acked.len() {
         let frame = tokio::time::timeout(crate::common::PATIENCE, rx.recv()).await.expect("timed out").expect("closed");

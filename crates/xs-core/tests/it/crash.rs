@@ -68,7 +68,11 @@ fn run_child_and_kill(dir: &std::path::Path, run_for: Duration) -> Vec<Scru128Id
         .unwrap();
     let stdout = child.stdout.take().unwrap();
     let reader = std::thread::spawn(move || {
-        BufReader::new(stdout).lines().map_while(Result::ok).filter_map(|l| l.strip_prefix("ACK ").map(|id| id.parse::<Scru128Id>().expect("acked id"))).collect::<Vec<_>>()
+        BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+            .filter_map(|l| l.strip_prefix("ACK ").map(|id| id.parse::<Scru128Id>().expect("acked id")))
+            .collect::<Vec<_>>()
     });
     let deadline = Instant::now() + crate::common::PATIENCE;
     let started = Instant::now();
@@ -98,8 +102,17 @@ fn check_store(dir: &std::path::Path, acked: &[Scru128Id], cycle: usize) {
         by_topic.entry(f.topic.as_str()).or_default().push(f);
     }
     for pattern in ["crash.a", "crash.b.c", "other", "crash.*", "crash.b.*"] {
-        let expected: Vec<&Frame> = all.iter().filter(|f| xs_core::TopicFilter::parse(pattern).unwrap().matches(&f.topic)).collect();
-        let got: Vec<Frame> = store.reader(ReadOptions::builder().topic(pattern.into()).build()).unwrap().collect::<Result<_, _>>().unwrap();
-        assert_eq!(got.iter().collect::<Vec<_>>(), expected, "cycle {cycle}: index for {pattern} disagrees with the stream");
+        let expected: Vec<&Frame> =
+            all.iter().filter(|f| xs_core::TopicFilter::parse(pattern).unwrap().matches(&f.topic)).collect();
+        let got: Vec<Frame> = store
+            .reader(ReadOptions::builder().topic(pattern.into()).build())
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(
+            got.iter().collect::<Vec<_>>(),
+            expected,
+            "cycle {cycle}: index for {pattern} disagrees with the stream"
+        );
     }
 }

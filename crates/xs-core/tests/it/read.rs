@@ -128,7 +128,8 @@ fn prefix_pattern_does_not_match_the_prefix_itself() {
 #[test]
 fn live_frames_are_filtered_like_history() {
     let (_dir, store) = store();
-    let mut reader = store.reader(ReadOptions::builder().follow(FollowOption::On).topic("clip.*,note".into()).build()).unwrap();
+    let mut reader =
+        store.reader(ReadOptions::builder().follow(FollowOption::On).topic("clip.*,note".into()).build()).unwrap();
     assert_eq!(topics(&take(&mut reader, 1)), ["xs.threshold"]);
     for t in ["clip", "clip.add", "other", "note", "note.sub", "clip.a.b"] {
         append(&store, t);

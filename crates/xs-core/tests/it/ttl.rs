@@ -31,7 +31,8 @@ fn an_expired_frame_is_never_returned() {
 fn last_n_keeps_the_newest_n_of_the_exact_topic() {
     let (_dir, store) = store();
     let other = append(&store, "clip.other");
-    let clips: Vec<_> = (0..6).map(|_| store.append(Frame::builder("clip").ttl(TTL::Last(2)).build()).unwrap()).collect();
+    let clips: Vec<_> =
+        (0..6).map(|_| store.append(Frame::builder("clip").ttl(TTL::Last(2)).build()).unwrap()).collect();
     let frames = read_all(&store, ReadOptions::default());
     assert_eq!(frames, [other, clips[4].clone(), clips[5].clone()]);
     assert_eq!(store.last("clip", 10).unwrap(), clips[4..]);
