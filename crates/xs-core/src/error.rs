@@ -76,6 +76,14 @@ pub enum StoreError {
         /// What went wrong.
         reason: String,
     },
+    /// The store's owner answered a socket request with an error status.
+    #[error("the store's owner refused the request ({status}): {message}")]
+    Remote {
+        /// The HTTP status of the answer.
+        status: u16,
+        /// The owner's message.
+        message: String,
+    },
     /// The storage engine failed.
     #[error("storage error: {0}")]
     Storage(#[from] fjall::Error),
@@ -99,7 +107,7 @@ impl StoreError {
                 | Self::InvalidId { .. }
                 | Self::InvalidHash { .. }
                 | Self::InvalidMeta { .. }
-        )
+        ) || matches!(self, Self::Remote { status, .. } if (400..500).contains(status))
     }
 }
 

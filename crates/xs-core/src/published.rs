@@ -41,11 +41,11 @@ struct State {
 }
 
 impl Published {
-    /// Starts at the store's last stored id.
-    pub(crate) fn new(head: Option<Scru128Id>) -> Self {
+    /// Starts at the store's last stored id, issuing ids above `floor`.
+    pub(crate) fn new(head: Option<Scru128Id>, floor: Option<Scru128Id>) -> Self {
         Self {
             state: Mutex::new(State { head, ring: VecDeque::new() }),
-            ids: Mutex::new(IdGen::new(head)),
+            ids: Mutex::new(IdGen::new(floor)),
             changed: Event::new(),
             closed: AtomicBool::new(false),
         }

@@ -93,12 +93,16 @@ impl Store {
         let tables = Tables { stream: keyspace("stream")?, index: keyspace("topic_index")? };
         let expiry: Keyspace = keyspace("expiry")?;
         let cas = Cas::new(path.join("cas"), keyspace("cas_inline")?);
-        let published = Arc::new(Published::new(tables.last_id()?));
+        let meta: Keyspace = keyspace("meta")?;
+        let head = tables.last_id()?;
+        let floor = head.max(crate::writer::high_water(&meta)?);
+        let published = Arc::new(Published::new(head, floor));
         let (tx, rx) = mpsc::channel();
         let writer = Writer {
             db: db.clone(),
             tables: tables.clone(),
             expiry: expiry.clone(),
+            meta,
             cas: cas.clone(),
             published: published.clone(),
             durable: durability == Durability::Sync,

@@ -46,6 +46,9 @@ pub(crate) struct Writer {
     pub(crate) db: Database,
     pub(crate) tables: Tables,
     pub(crate) expiry: Keyspace,
+    /// Holds the highest id ever issued, so ids keep rising after the newest
+    /// frames are removed or were ephemeral.
+    pub(crate) meta: Keyspace,
     pub(crate) cas: Cas,
     pub(crate) published: Arc<Published>,
     pub(crate) durable: bool,
@@ -152,6 +155,13 @@ impl Writer {
     }
 }
 
+const HIGH_WATER: &[u8] = b"last_id";
+
+/// The highest id the store ever issued, as recorded with each batch.
+pub(crate) fn high_water(meta: &Keyspace) -> Result<Option<Scru128Id>> {
+    Ok(meta.get(HIGH_WATER)?.and_then(|v| <[u8; 16]>::try_from(&v[..]).ok()).map(Scru128Id::from_bytes))
+}
+
 /// The key of a `time:` frame in the expiry index: when it expires, then its id.
 pub(crate) fn expiry_key(frame: &Frame, ttl: Duration) -> [u8; 24] {
     let at = frame.time() + ttl;
@@ -232,8 +242,11 @@ impl Batch<'_> {
     }
 
     fn commit(&mut self) -> Result<()> {
-        let batch = std::mem::replace(&mut self.batch, self.writer.db.batch());
+        let mut batch = std::mem::replace(&mut self.batch, self.writer.db.batch());
         let stored = !batch.is_empty();
+        if let Some(head) = self.head {
+            batch.insert(&self.writer.meta, HIGH_WATER, head.to_bytes());
+        }
         batch.commit()?;
         self.trims.sort();
         self.trims.dedup_by(|a, b| a.0 == b.0);
