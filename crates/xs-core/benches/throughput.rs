@@ -1,0 +1,282 @@
+//! Throughput and latency of xs-core, one line per dimension.
+//!
+//! Run `cargo bench -p xs-core --bench throughput -- [N] [DIMENSION...]`
+//! (N defaults to 20000; no dimension named runs them all). Each line reads
+//! `name frames=N ms=.. frames_per_s=.. us_per_frame=..`, except
+//! `follow-latency p50_us=.. p99_us=..` and
+//! `lagging-follower appended=5000 delivered=..`.
+//!
+//! The workloads and the line format are those of the cross-stream 0.13.4
+//! reference harness in `../shared/bench/cross-stream` (`src/main.rs`), so
+//! running both on the same machine with the same N and dimensions gives
+//! figures that compare line for line:
+//!
+//! ```text
+//! cargo bench -p xs-core --bench throughput -- 20000
+//! cross-stream-ref 20000 append append-concurrent append-cas replay \
+//!     replay-topic last-1x1000 follow-latency lagging-follower
+//! ```
+//!
+//! What each measures: `append` sequential synced appends of bare frames;
+//! `append-concurrent` the same from 8 threads (appends share an fsync);
+//! `append-cas` a 200-byte payload put in the CAS then a frame pointing at
+//! it, sequentially; `replay` reading every frame of an N-frame store;
+//! `replay-topic` reading the half of them on one topic; `last-1x1000` a
+//! thousand look-ups of a topic's newest frame; `follow-latency` append to
+//! delivery on a following read, over 1000 round trips; `lagging-follower`
+//! whether a follower that does not read during a 5000-frame burst still
+//! gets every frame. No timing is asserted.
+
+use std::time::{Duration, Instant};
+
+use tempfile::TempDir;
+use tokio::sync::mpsc::Receiver;
+use xs_core::{FollowOption, Frame, ReadOptions, Store, THRESHOLD};
+
+type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
+
+/// Every dimension, in the order they run when none is named.
+const DIMENSIONS: &[&str] = &[
+    "append",
+    "append-concurrent",
+    "append-cas",
+    "replay",
+    "replay-topic",
+    "last-1x1000",
+    "follow-latency",
+    "lagging-follower",
+];
+
+/// How long a following read may stay silent before the bench gives up on it.
+const FOLLOW_TIMEOUT: Duration = Duration::from_secs(5);
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let (n, dimensions) = parse_args(std::env::args().skip(1));
+    let mut bench = Bench { n, seeded: None };
+    for name in &dimensions {
+        bench.run(name).await?;
+    }
+    Ok(())
+}
+
+/// `[N] [DIMENSION...]`, ignoring the flags `cargo bench` adds (`--bench`).
+fn parse_args(args: impl Iterator<Item = String>) -> (usize, Vec<String>) {
+    let mut args: Vec<String> = args.filter(|a| !a.starts_with("--")).collect();
+    let n = match args.first().and_then(|a| a.parse().ok()) {
+        Some(n) => {
+            args.remove(0);
+            n
+        }
+        None => 20_000,
+    };
+    if args.is_empty() {
+        args = DIMENSIONS.iter().map(|d| d.to_string()).collect();
+    }
+    (n, args)
+}
+
+/// The run's settings, plus the seeded store the read dimensions share.
+struct Bench {
+    n: usize,
+    seeded: Option<(Store, TempDir)>,
+}
+
+impl Bench {
+    async fn run(&mut self, name: &str) -> Result<()> {
+        let n = self.n;
+        match name {
+            "append" => append(n),
+            "append-concurrent" => append_concurrent(n),
+            "append-cas" => append_cas(n).await,
+            "replay" => replay(self.seeded()?, n),
+            "replay-topic" => replay_topic(self.seeded()?, n),
+            "last" | "last-1x1000" => last_1x1000(self.seeded()?),
+            "follow-latency" => follow_latency().await,
+            "lagging-follower" => lagging_follower().await,
+            // Later dimensions (socket-append, handler-state, ...) go here,
+            // and into DIMENSIONS.
+            other => Err(unknown(other)),
+        }
+    }
+
+    /// A store of N frames, every other one on topic `ev`, seeded once
+    /// (untimed) for all the read dimensions.
+    fn seeded(&mut self) -> Result<&Store> {
+        if self.seeded.is_none() {
+            let (store, dir) = fresh_store()?;
+            seed(&store, self.n, 2)?;
+            self.seeded = Some((store, dir));
+        }
+        let store = self.seeded.as_ref().map(|(store, _)| store);
+        store.ok_or_else(|| "seeded store missing".into())
+    }
+}
+
+fn unknown(name: &str) -> Box<dyn std::error::Error> {
+    format!("unknown dimension {name:?}; known: {}", DIMENSIONS.join(", ")).into()
+}
+
+/// Prints a dimension's line, in the reference harness's format.
+fn report(name: &str, n: usize, elapsed: Duration) {
+    let s = elapsed.as_secs_f64();
+    println!(
+        "{name} frames={n} ms={:.0} frames_per_s={:.0} us_per_frame={:.2}",
+        s * 1e3,
+        n as f64 / s,
+        s * 1e6 / n as f64
+    );
+}
+
+/// A new synced store in a temporary directory; keep the `TempDir` alive
+/// as long as the store.
+fn fresh_store() -> Result<(Store, TempDir)> {
+    let dir = TempDir::new()?;
+    Ok((Store::new(dir.path())?, dir))
+}
+
+/// Appends `n` bare frames, one in `stride` on topic `ev`, the rest on `noise`.
+fn seed(store: &Store, n: usize, stride: usize) -> xs_core::Result<()> {
+    for i in 0..n {
+        let topic = if i % stride == 0 { "ev" } else { "noise" };
+        store.append(Frame::builder(topic).build())?;
+    }
+    Ok(())
+}
+
+/// Counts the frames a read delivers, failing on the first error.
+fn count(store: &Store, options: ReadOptions) -> Result<usize> {
+    let mut n = 0;
+    for frame in store.reader(options)? {
+        frame?;
+        n += 1;
+    }
+    Ok(n)
+}
+
+fn append(n: usize) -> Result<()> {
+    let (store, _dir) = fresh_store()?;
+    let t = Instant::now();
+    seed(&store, n, 1)?;
+    report("append", n, t.elapsed());
+    Ok(())
+}
+
+/// 8 writers at once: what a durable store can do when writes share an fsync.
+fn append_concurrent(n: usize) -> Result<()> {
+    let (store, _dir) = fresh_store()?;
+    let t = Instant::now();
+    let writers: Vec<_> = (0..8)
+        .map(|_| {
+            let store = store.clone();
+            std::thread::spawn(move || seed(&store, n / 8, 1))
+        })
+        .collect();
+    for writer in writers {
+        writer.join().map_err(|_| "writer thread panicked")??;
+    }
+    report("append-concurrent", n / 8 * 8, t.elapsed());
+    Ok(())
+}
+
+async fn append_cas(n: usize) -> Result<()> {
+    let (store, _dir) = fresh_store()?;
+    let filler = "x".repeat(200);
+    let t = Instant::now();
+    for i in 0..n {
+        let hash = store.cas_insert(format!("clip {i} {filler}")).await?;
+        store.append(Frame::builder("clip.add").hash(hash).build())?;
+    }
+    report("append-cas", n, t.elapsed());
+    Ok(())
+}
+
+fn replay(store: &Store, n: usize) -> Result<()> {
+    let t = Instant::now();
+    let c = count(store, ReadOptions::default())?;
+    assert_eq!(c, n, "replay delivered {c} of {n} frames");
+    report("replay", n, t.elapsed());
+    Ok(())
+}
+
+fn replay_topic(store: &Store, n: usize) -> Result<()> {
+    let t = Instant::now();
+    let ev = ReadOptions::builder().topic("ev".to_string()).build();
+    let c = count(store, ev)?;
+    assert_eq!(c, n.div_ceil(2), "replay-topic delivered {c} frames");
+    report("replay-topic", n, t.elapsed());
+    Ok(())
+}
+
+fn last_1x1000(store: &Store) -> Result<()> {
+    let t = Instant::now();
+    for _ in 0..1000 {
+        let c = store.last("ev", 1)?.len();
+        assert_eq!(c, 1, "last returned {c} frames");
+    }
+    report("last-1x1000", 1000, t.elapsed());
+    Ok(())
+}
+
+/// Append to delivery on a following read; p50 and p99 over 1000 round trips.
+async fn follow_latency() -> Result<()> {
+    let (store, _dir) = fresh_store()?;
+    let mut rx = follow(&store).await?;
+    let mut latencies = Vec::with_capacity(1000);
+    for _ in 0..1000 {
+        let t = Instant::now();
+        store.append(Frame::builder("ping").build())?;
+        recv_topic(&mut rx, "ping").await?;
+        latencies.push(t.elapsed());
+    }
+    latencies.sort();
+    let (p50, p99) = (latencies[500].as_micros(), latencies[990].as_micros());
+    println!("follow-latency p50_us={p50} p99_us={p99}");
+    store.close();
+    Ok(())
+}
+
+/// A follower that does not read while 5000 frames are appended: does it
+/// still get all of them?
+async fn lagging_follower() -> Result<()> {
+    let (store, _dir) = fresh_store()?;
+    let mut rx = follow(&store).await?;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    seed_topic(&store, "burst", 5000)?;
+    let mut delivered = 0;
+    while let Ok(Some(frame)) = tokio::time::timeout(Duration::from_secs(2), rx.recv()).await {
+        delivered += usize::from(frame.topic == "burst");
+    }
+    println!("lagging-follower appended=5000 delivered={delivered}");
+    store.close();
+    Ok(())
+}
+
+/// A following read of live frames only, as in the reference, returned once
+/// it has sent `xs.threshold`: `Store::read` fixes where "new" starts only
+/// when its task first runs, so a frame appended before then could be skipped.
+async fn follow(store: &Store) -> Result<Receiver<Frame>> {
+    let options = ReadOptions::builder().follow(FollowOption::On).new(true).build();
+    let mut rx = store.read(options).await;
+    recv_topic(&mut rx, THRESHOLD).await?;
+    Ok(rx)
+}
+
+fn seed_topic(store: &Store, topic: &str, n: usize) -> xs_core::Result<()> {
+    for _ in 0..n {
+        store.append(Frame::builder(topic).build())?;
+    }
+    Ok(())
+}
+
+/// Waits for the next frame on `topic`, skipping others.
+async fn recv_topic(rx: &mut Receiver<Frame>, topic: &str) -> Result<()> {
+    loop {
+        match tokio::time::timeout(FOLLOW_TIMEOUT, rx.recv()).await {
+            Ok(Some(frame)) if frame.topic == topic => return Ok(()),
+            Ok(Some(_)) => {}
+            Ok(None) => return Err("the following read ended".into()),
+            Err(_) => return Err(format!("no {topic} frame within {FOLLOW_TIMEOUT:?}").into()),
+        }
+    }
+}
