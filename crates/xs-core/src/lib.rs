@@ -21,27 +21,46 @@
 //! others reach it through the owner's unix socket.
 
 mod cas;
+mod chunked;
+mod client;
 mod codec;
+mod connection;
 mod error;
+mod exchange;
+mod follow;
 mod frame;
 mod id;
 mod published;
+mod query;
 mod read;
 mod reader;
+mod remote_reader;
+mod response;
+mod route;
 mod scan;
+mod server;
+mod service;
+mod socket;
 mod store;
 mod sweep;
 mod topic;
 mod ttl;
+mod upload;
+mod wire;
 mod writer;
 
 pub use cas::{CasWriter, INLINE_MAX};
+pub use client::Client;
+pub use connection::{Connection, Role};
 pub use error::{Result, StoreError};
+pub use follow::Follow;
 pub use frame::{Frame, id_time};
 pub use published::RING as EPHEMERAL_RING;
 pub use read::{FollowOption, ReadOptions};
 pub use reader::{Next, PULSE, Reader, THRESHOLD};
+pub use remote_reader::RemoteReader;
 pub use scru128::Scru128Id;
+pub use server::{DRAIN, SOCKET, ServeOptions, Server, ServerHandle, serve};
 pub use ssri::Integrity;
 pub use store::{Durability, Store};
 pub use topic::{MAX_TOPIC_LEN, Pattern, TopicFilter, validate_topic};
