@@ -78,21 +78,23 @@ pub struct Reader {
 }
 
 impl Reader {
+    /// A read of `store`; history is what was published at this instant.
     pub(crate) fn new(store: Store, options: ReadOptions) -> Result<Self> {
         let filter = match &options.topic {
             Some(spec) => TopicFilter::parse(spec)?,
             None => TopicFilter::All,
         };
-        let cursor = options.after.or_else(|| options.from.and_then(predecessor));
+        let head = store.published().head();
+        let cursor = if options.new { head } else { options.after.or_else(|| options.from.and_then(predecessor)) };
         Ok(Self {
             store,
             remaining: options.limit,
+            history_done: options.new,
             options,
             filter,
             phase: Phase::Start,
             cursor,
-            history_end: None,
-            history_done: false,
+            history_end: head,
             buf: VecDeque::new(),
             next_pulse: None,
         })
@@ -170,18 +172,14 @@ impl Reader {
         }
     }
 
+    /// Loads the newest `last` frames of history, when asked for them.
     fn start(&mut self) -> Result<()> {
-        let head = self.store.published().head();
-        self.history_end = head;
         self.phase = Phase::History;
-        if self.options.new {
-            self.cursor = head;
-            self.history_done = true;
-        } else if let Some(n) = self.options.last {
-            if let Some(head) = head {
-                self.buf = self.store.tables().newest(&self.filter, self.cursor, head, n)?.into();
+        if let (Some(n), false) = (self.options.last, self.options.new) {
+            if let Some(end) = self.history_end {
+                self.buf = self.store.tables().newest(&self.filter, self.cursor, end, n)?.into();
             }
-            self.cursor = head;
+            self.cursor = self.history_end;
             self.history_done = true;
         }
         Ok(())

@@ -7,8 +7,7 @@
 
 use std::{
     path::{Path, PathBuf},
-    sync::{Arc, Mutex, mpsc},
-    thread::JoinHandle,
+    sync::{Arc, Mutex},
     time::{Duration, SystemTime},
 };
 
@@ -26,7 +25,7 @@ use crate::{
     scan::Tables,
     sweep::Sweeper,
     topic::{TopicFilter, validate_topic},
-    writer::{Command, Writer},
+    writer::{Command, Committer, Writer},
 };
 
 /// How appends reach the disk.
@@ -51,8 +50,7 @@ struct Inner {
     tables: Tables,
     cas: Cas,
     published: Arc<Published>,
-    commands: Mutex<Option<mpsc::Sender<Command>>>,
-    writer: Mutex<Option<JoinHandle<()>>>,
+    committer: Arc<Committer>,
     sweeper: Mutex<Option<Sweeper>>,
     // Last, so the database goes after the threads that use it.
     _db: Database,
@@ -97,7 +95,6 @@ impl Store {
         let head = tables.last_id()?;
         let floor = head.max(crate::writer::high_water(&meta)?);
         let published = Arc::new(Published::new(head, floor));
-        let (tx, rx) = mpsc::channel();
         let writer = Writer {
             db: db.clone(),
             tables: tables.clone(),
@@ -107,18 +104,9 @@ impl Store {
             published: published.clone(),
             durable: durability == Durability::Sync,
         };
-        let writer = std::thread::Builder::new().name("xs-writer".into()).spawn(move || writer.run(rx))?;
-        let sweeper = Sweeper::spawn(expiry, tx.clone())?;
-        let inner = Inner {
-            path,
-            tables,
-            cas,
-            published,
-            commands: Mutex::new(Some(tx)),
-            writer: Mutex::new(Some(writer)),
-            sweeper: Mutex::new(Some(sweeper)),
-            _db: db,
-        };
+        let committer = Arc::new(Committer::new(writer));
+        let sweeper = Sweeper::spawn(expiry, committer.clone())?;
+        let inner = Inner { path, tables, cas, published, committer, sweeper: Mutex::new(Some(sweeper)), _db: db };
         Ok(Store { inner: Arc::new(inner) })
     }
 
@@ -152,9 +140,7 @@ impl Store {
         if let Some(meta) = &frame.meta {
             check_meta(meta)?;
         }
-        let (reply, answer) = mpsc::sync_channel(1);
-        self.send(Command::Append(frame, reply))?;
-        answer.recv().map_err(|_| StoreError::Closed)?
+        self.inner.committer.request(|reply| Command::Append(frame, reply))
     }
 
     /// The frame `id`, or `None` if there is none (or it expired).
@@ -176,9 +162,7 @@ impl Store {
     ///
     /// [`StoreError::NotFound`] when there is no such frame; storage errors.
     pub fn remove(&self, id: &Scru128Id) -> Result<()> {
-        let (reply, answer) = mpsc::sync_channel(1);
-        self.send(Command::Remove(*id, reply))?;
-        answer.recv().map_err(|_| StoreError::Closed)?
+        self.inner.committer.request(|reply| Command::Remove(*id, reply))
     }
 
     /// The newest `n` frames matching `topic` (a pattern list), oldest first.
@@ -302,9 +286,7 @@ impl Store {
     /// Storage or io errors.
     pub fn cas_sweep(&self, grace: Duration) -> Result<usize> {
         let cutoff = SystemTime::now().checked_sub(grace).unwrap_or(SystemTime::UNIX_EPOCH);
-        let (reply, answer) = mpsc::sync_channel(1);
-        self.send(Command::SweepCas(cutoff, reply))?;
-        answer.recv().map_err(|_| StoreError::Closed)?
+        self.inner.committer.request(|reply| Command::SweepCas(cutoff, reply))
     }
 
     /// Stops accepting appends, finishes those in flight, ends every read,
@@ -321,11 +303,6 @@ impl Store {
     pub(crate) fn tables(&self) -> &Tables {
         &self.inner.tables
     }
-
-    fn send(&self, command: Command) -> Result<()> {
-        let commands = self.inner.commands.lock().map_err(|_| StoreError::Closed)?;
-        commands.as_ref().ok_or(StoreError::Closed)?.send(command).map_err(|_| StoreError::Closed)
-    }
 }
 
 impl Inner {
@@ -333,10 +310,7 @@ impl Inner {
         if let Some(sweeper) = self.sweeper.lock().ok().and_then(|mut s| s.take()) {
             sweeper.stop();
         }
-        drop(self.commands.lock().ok().and_then(|mut c| c.take()));
-        if let Some(writer) = self.writer.lock().ok().and_then(|mut w| w.take()) {
-            let _ = writer.join();
-        }
+        self.committer.close();
         self.published.close();
     }
 }

@@ -2,18 +2,20 @@
 //!
 //! Readers already skip expired frames; the sweeper reclaims them without
 //! waiting for a reader. It scans the expiry index (`expires-at ‖ id`) up
-//! to now and hands the ids to the writer thread, which deletes them in its
-//! next batch, so expiry never races with an append or a removal.
+//! to now and submits their deletion as one writer command, so expiry never races with an append or a removal.
 
 use std::{
-    sync::mpsc,
+    sync::{Arc, mpsc},
     thread::JoinHandle,
     time::{Duration, SystemTime},
 };
 
 use fjall::Keyspace;
 
-use crate::{codec, writer::Command};
+use crate::{
+    codec,
+    writer::{Command, Committer},
+};
 
 /// How often the expiry index is checked.
 const PERIOD: Duration = Duration::from_millis(250);
@@ -27,12 +29,12 @@ pub(crate) struct Sweeper {
 }
 
 impl Sweeper {
-    pub(crate) fn spawn(expiry: Keyspace, commands: mpsc::Sender<Command>) -> std::io::Result<Self> {
+    pub(crate) fn spawn(expiry: Keyspace, committer: Arc<Committer>) -> std::io::Result<Self> {
         let (stop, stopped) = mpsc::channel::<()>();
         let thread = std::thread::Builder::new().name("xs-sweeper".into()).spawn(move || {
             while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(PERIOD) {
                 let due = due(&expiry);
-                if !due.is_empty() && commands.send(Command::Expire(due)).is_err() {
+                if !due.is_empty() && committer.request(|reply| Command::Expire(due, reply)).is_err() {
                     break;
                 }
             }

@@ -1,16 +1,18 @@
-//! The single writer thread: ids, group commit, retention, publication.
+//! The writer: ids, group commit, retention, publication.
 //!
-//! Every mutation of the stream goes through one thread. It takes whatever
-//! commands are queued (up to [`MAX_BATCH`]), assigns ids in queue order,
-//! writes them as one fjall batch and syncs the journal once for the lot:
-//! concurrent appenders share an fsync (group commit). Only after the sync
-//! does it publish the new head and wake readers, so a reader never sees a
-//! frame that is not durable, and ids reach readers in the order they were
-//! assigned. One thread also means `last:<n>` trimming and removals never
-//! race with appends.
+//! Every mutation of the stream goes through [`Committer::submit`], which
+//! queues the command; the first submitter to find no commit in progress
+//! becomes the leader, takes everything queued (up to [`MAX_BATCH`]),
+//! assigns ids in queue order, writes one fjall batch and syncs the journal
+//! once for the lot, so concurrent appenders share an fsync (group commit)
+//! while a lone appender commits on its own thread with no hand-off. Only
+//! after the sync is the new head published and readers woken, so a reader
+//! never sees a frame that is not durable, and ids reach readers in the
+//! order they were assigned. One leader at a time also means `last:<n>`
+//! trimming and removals never race with appends.
 
 use std::{
-    sync::{Arc, mpsc},
+    sync::{Arc, Condvar, Mutex, MutexGuard, mpsc},
     time::{Duration, SystemTime},
 };
 
@@ -31,17 +33,98 @@ use crate::{
 /// The most commands committed under one sync.
 const MAX_BATCH: usize = 4096;
 
-/// A request to the writer thread, with the channel its answer goes to.
+/// A request to the writer, with the channel its answer goes to.
 pub(crate) enum Command {
     Append(Frame, mpsc::SyncSender<Result<Frame>>),
     Remove(Scru128Id, mpsc::SyncSender<Result<()>>),
     /// Drop frames whose `time:` TTL ran out (from the sweeper), by expiry key and id.
-    Expire(Vec<(Vec<u8>, Scru128Id)>),
+    Expire(Vec<(Vec<u8>, Scru128Id)>, mpsc::SyncSender<Result<()>>),
     /// Delete CAS content no frame references, written before the cutoff.
     SweepCas(SystemTime, mpsc::SyncSender<Result<usize>>),
 }
 
-/// What the writer thread owns.
+/// Queues commands and elects, among the threads submitting them, one
+/// leader at a time to commit them.
+pub(crate) struct Committer {
+    writer: Writer,
+    queue: Mutex<Queue>,
+    turn: Condvar,
+}
+
+#[derive(Default)]
+struct Queue {
+    pending: Vec<Command>,
+    leading: bool,
+    closed: bool,
+}
+
+impl Committer {
+    pub(crate) fn new(writer: Writer) -> Self {
+        Self { writer, queue: Mutex::new(Queue::default()), turn: Condvar::new() }
+    }
+
+    /// Submits the command `make` builds around a reply channel, and returns
+    /// the reply once it is committed.
+    pub(crate) fn request<T>(&self, make: impl FnOnce(mpsc::SyncSender<Result<T>>) -> Command) -> Result<T> {
+        let (reply, answer) = mpsc::sync_channel(1);
+        let got = std::cell::RefCell::new(None);
+        let answered = || got.borrow().is_some() || answer.try_recv().map(|r| *got.borrow_mut() = Some(r)).is_ok();
+        self.submit(make(reply), answered)?;
+        got.into_inner().unwrap_or(Err(StoreError::Closed))
+    }
+
+    /// Queues `command` and returns once it is committed; `answered` tells
+    /// whether its reply has arrived.
+    fn submit(&self, command: Command, answered: impl Fn() -> bool) -> Result<()> {
+        let mut queue = lock(&self.queue);
+        if queue.closed {
+            return Err(StoreError::Closed);
+        }
+        queue.pending.push(command);
+        while !answered() {
+            if queue.leading {
+                queue = self.turn.wait(queue).unwrap_or_else(|p| p.into_inner());
+                continue;
+            }
+            queue.leading = true;
+            let take = queue.pending.len().min(MAX_BATCH);
+            let batch: Vec<Command> = queue.pending.drain(..take).collect();
+            drop(queue);
+            self.writer.apply_all(batch);
+            queue = lock(&self.queue);
+            queue.leading = false;
+            self.turn.notify_all();
+        }
+        Ok(())
+    }
+
+    /// Refuses new commands and waits for the commit in progress.
+    pub(crate) fn close(&self) {
+        let mut queue = lock(&self.queue);
+        queue.closed = true;
+        while queue.leading || !queue.pending.is_empty() {
+            if !queue.leading {
+                queue.leading = true;
+                let batch = std::mem::take(&mut queue.pending);
+                drop(queue);
+                self.writer.apply_all(batch);
+                queue = lock(&self.queue);
+                queue.leading = false;
+                self.turn.notify_all();
+                continue;
+            }
+            queue = self.turn.wait(queue).unwrap_or_else(|p| p.into_inner());
+        }
+    }
+}
+
+/// A poisoned queue is still consistent (every critical section only moves
+/// commands and flags), so it is taken over rather than propagated.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The state every commit uses.
 pub(crate) struct Writer {
     pub(crate) db: Database,
     pub(crate) tables: Tables,
@@ -55,29 +138,20 @@ pub(crate) struct Writer {
 }
 
 impl Writer {
-    /// Runs until every sender is gone, committing queued commands in batches.
-    pub(crate) fn run(self, rx: mpsc::Receiver<Command>) {
-        while let Ok(first) = rx.recv() {
-            let mut commands = vec![first];
-            while commands.len() < MAX_BATCH {
-                match rx.try_recv() {
-                    Ok(c) => commands.push(c),
-                    Err(_) => break,
-                }
-            }
-            // A CAS sweep runs alone, after everything queued before it is committed.
-            let sweeps: Vec<Command> = commands.extract_if(.., |c| matches!(c, Command::SweepCas(..))).collect();
-            self.apply(commands);
-            for sweep in sweeps {
-                if let Command::SweepCas(cutoff, reply) = sweep {
-                    let _ = reply.send(self.sweep_cas(cutoff));
-                }
+    /// Commits `commands` as one batch, then runs any CAS sweep among them
+    /// alone, after everything before it is committed.
+    fn apply_all(&self, mut commands: Vec<Command>) {
+        let sweeps: Vec<Command> = commands.extract_if(.., |c| matches!(c, Command::SweepCas(..))).collect();
+        self.apply(commands);
+        for sweep in sweeps {
+            if let Command::SweepCas(cutoff, reply) = sweep {
+                let _ = reply.send(self.sweep_cas(cutoff));
             }
         }
     }
 
     /// Deletes unreferenced CAS content older than `cutoff`. Runs on the
-    /// writer thread, so no append can reference content while it goes.
+    /// committing leader, so no append can reference content while it goes.
     fn sweep_cas(&self, cutoff: SystemTime) -> Result<usize> {
         let mut referenced = std::collections::HashSet::new();
         for guard in self.tables.stream.iter() {
@@ -202,7 +276,8 @@ impl Batch<'_> {
                     .and_then(|found| if found { Ok(()) } else { Err(StoreError::NotFound(id)) });
                 self.acks.push(Ack::Remove(result, reply));
             }
-            Command::Expire(due) => {
+            Command::Expire(due, reply) => {
+                self.acks.push(Ack::Remove(Ok(()), reply));
                 for (key, id) in due {
                     self.batch.remove(&self.writer.expiry, key);
                     if let Err(e) = self.writer.remove_into(&mut self.batch, id) {

@@ -198,3 +198,28 @@ fn closing_the_store_ends_follows() {
     assert!(matches!(reader.poll(crate::common::PATIENCE).unwrap(), Next::End));
     assert!(matches!(store.append(Frame::builder("t").build()), Err(xs_core::StoreError::Closed)));
 }
+
+#[test]
+fn a_new_read_starts_when_it_is_created_not_when_first_polled() {
+    let (_dir, store) = store();
+    append(&store, "old");
+    let mut reader = store.reader(ReadOptions::builder().new(true).follow(FollowOption::On).build()).unwrap();
+    let mut history = store.reader(ReadOptions::default()).unwrap();
+    let appended = append(&store, "after");
+    assert_eq!(topics(&take(&mut reader, 2)), ["xs.threshold", "after"]);
+    assert_eq!(
+        topics(&history.by_ref().map(Result::unwrap).collect::<Vec<_>>()),
+        ["old"],
+        "history ends where the read began"
+    );
+    assert_eq!(store.get(&appended.id).unwrap(), Some(appended));
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn an_async_new_read_sees_an_append_made_right_after_it() {
+    let (_dir, store) = store();
+    let mut rx = store.read(ReadOptions::builder().new(true).follow(FollowOption::On).build()).await;
+    let appended = append(&store, "right-after");
+    assert_eq!(recv(&mut rx).await.topic, "xs.threshold");
+    assert_eq!(recv(&mut rx).await, appended);
+}
