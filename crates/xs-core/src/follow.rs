@@ -12,7 +12,7 @@ use std::{io, time::Duration};
 use scru128::Scru128Id;
 
 use crate::{
-    connection::{Backend, Connection},
+    connection::{Backend, Connection, unreachable},
     error::{Result, StoreError},
     frame::Frame,
     read::ReadOptions,
@@ -22,7 +22,7 @@ use crate::{
 
 /// Resumes in a row that receive nothing (not even a marker) before the
 /// read gives up, so an owner that keeps failing the read cannot loop it.
-const MAX_FRUITLESS_RESUMES: u32 = 3;
+const MAX_FRUITLESS_RESUMES: u32 = 5;
 
 /// A read from a [`Connection`]: iterate it (blocking) or
 /// [`poll`](Follow::poll) it with a timeout.
@@ -56,7 +56,7 @@ impl Follow {
     pub(crate) fn start(connection: Connection, options: ReadOptions) -> Result<Follow> {
         let (generation, backend) = connection.current();
         let (generation, source) = match open(&backend, &options) {
-            Err(e) if crate::connection::unreachable(&e) => {
+            Err(e) if unreachable(&e) => {
                 let backend = connection.takeover(generation)?;
                 (connection.current().0, open(&backend, &options)?)
             }
@@ -102,27 +102,37 @@ impl Follow {
 
     /// A remote read cut off mid-response: its owner died.
     fn owner_lost(&self, e: &StoreError) -> bool {
-        use io::ErrorKind::{BrokenPipe, ConnectionAborted, ConnectionReset, UnexpectedEof};
-        matches!(self.source, Source::Remote(_))
-            && matches!(e, StoreError::Io(e) if matches!(e.kind(), UnexpectedEof | ConnectionReset | ConnectionAborted | BrokenPipe))
+        matches!(self.source, Source::Remote(_)) && cut_off(e)
     }
 
-    /// Chooses an owner again and reopens the read after what was delivered.
+    /// Chooses an owner again and reopens the read after what was
+    /// delivered. An owner found dying (it accepted, then vanished) is
+    /// skipped by choosing again.
     fn resume(&mut self) -> Result<()> {
-        self.fruitless += 1;
-        if self.fruitless > MAX_FRUITLESS_RESUMES {
-            return Err(StoreError::Io(io::Error::new(
-                io::ErrorKind::ConnectionAborted,
-                "the store's owner keeps ending this read",
-            )));
+        loop {
+            self.fruitless += 1;
+            if self.fruitless > MAX_FRUITLESS_RESUMES {
+                let message = "the store's owner keeps ending this read";
+                return Err(StoreError::Io(io::Error::new(io::ErrorKind::ConnectionAborted, message)));
+            }
+            let backend = self.connection.takeover(self.generation)?;
+            self.generation = self.connection.current().0;
+            let options = self.progress.resumed(&self.options);
+            tracing::info!(after = ?options.after, "resuming a read with a new owner");
+            match open(&backend, &options) {
+                Ok(source) => break self.source = source,
+                Err(e) if cut_off(&e) || unreachable(&e) => continue,
+                Err(e) => return Err(e),
+            }
         }
-        let backend = self.connection.takeover(self.generation)?;
-        self.generation = self.connection.current().0;
-        let options = self.progress.resumed(&self.options);
-        tracing::info!(after = ?options.after, "resuming a read with a new owner");
-        self.source = open(&backend, &options)?;
         Ok(())
     }
+}
+
+/// An io error of a connection that its other end dropped.
+fn cut_off(e: &StoreError) -> bool {
+    use io::ErrorKind::{BrokenPipe, ConnectionAborted, ConnectionReset, UnexpectedEof};
+    matches!(e, StoreError::Io(e) if matches!(e.kind(), UnexpectedEof | ConnectionReset | ConnectionAborted | BrokenPipe))
 }
 
 impl Progress {

@@ -55,7 +55,7 @@ pub use connection::{Connection, Role};
 pub use error::{Result, StoreError};
 pub use follow::Follow;
 pub use frame::{Frame, id_time};
-pub use published::RING as EPHEMERAL_RING;
+pub use published::RING as RECENT_FRAMES;
 pub use read::{FollowOption, ReadOptions};
 pub use reader::{Next, PULSE, Reader, THRESHOLD};
 pub use remote_reader::RemoteReader;

@@ -1,15 +1,17 @@
-//! What readers may see: the durable head, recent ephemeral frames, and the
+//! What readers may see: the durable head, the most recent frames, and the
 //! wake-up signal.
 //!
-//! The writer publishes after each sync: first the batch's ephemeral frames
-//! go into a small ring, then the head moves to the batch's last id, then
-//! every waiting reader is woken. A reader that reads the head and then the
-//! stream up to it therefore sees exactly the durable frames, and every
-//! ephemeral frame with an id at or below the head is already in the ring.
+//! After each sync the writer publishes the batch: its frames (stored and
+//! ephemeral) join a ring of the newest [`RING`] frames, the frames the
+//! batch removed leave it, the head moves to the batch's last id, and every
+//! waiting reader is woken. The ring holds every published frame with an id
+//! above its `floor` (except removed ones), so a reader that has kept up
+//! serves itself from memory; one that fell further behind reads the stream
+//! from disk, up to the head, and takes only ephemeral frames from the ring.
 //! Readers pull; nothing is pushed into per-reader queues, so a slow reader
-//! costs the writer nothing and can never be cut off: it catches up from
-//! disk. Only ephemeral frames, which are never stored, can be missed, by a
-//! reader more than [`RING`] ephemeral frames behind.
+//! costs the writer nothing and can never be cut off. Only ephemeral frames,
+//! which are never stored, can be missed, by a reader more than [`RING`]
+//! frames behind.
 
 use std::{
     collections::VecDeque,
@@ -17,15 +19,20 @@ use std::{
         Mutex, MutexGuard,
         atomic::{AtomicBool, Ordering},
     },
+    time::SystemTime,
 };
 
 use event_listener::{Event, EventListener};
 use scru128::Scru128Id;
 
-use crate::{frame::Frame, id::IdGen, topic::TopicFilter};
+use crate::{frame::Frame, id::IdGen, topic::TopicFilter, ttl::TTL};
 
-/// How many recent ephemeral frames are kept for readers that lag.
+/// How many of the newest published frames are kept in memory.
 pub const RING: usize = 4096;
+
+/// How far back from the head [`Published::newest`] looks before leaving a
+/// `last` query to the index.
+const NEWEST_WINDOW: usize = 64;
 
 /// The shared publication point of one store.
 pub(crate) struct Published {
@@ -37,14 +44,26 @@ pub(crate) struct Published {
 
 struct State {
     head: Option<Scru128Id>,
+    /// Published frames in id order: all of those above `floor` but the removed.
     ring: VecDeque<Frame>,
+    floor: Option<Scru128Id>,
+}
+
+/// What a reader at some cursor finds published after it.
+pub(crate) enum Tail {
+    /// Nothing past the cursor.
+    Nothing,
+    /// Matching frames past the cursor, and how far they cover (inclusive).
+    Frames(Vec<Frame>, Scru128Id),
+    /// The ring no longer reaches back to the cursor: read the stream up to this head.
+    Behind(Scru128Id),
 }
 
 impl Published {
     /// Starts at the store's last stored id, issuing ids above `floor`.
     pub(crate) fn new(head: Option<Scru128Id>, floor: Option<Scru128Id>) -> Self {
         Self {
-            state: Mutex::new(State { head, ring: VecDeque::new() }),
+            state: Mutex::new(State { head, ring: VecDeque::new(), floor: head }),
             ids: Mutex::new(IdGen::new(floor)),
             changed: Event::new(),
             closed: AtomicBool::new(false),
@@ -62,27 +81,77 @@ impl Published {
     }
 
     /// Makes a committed batch visible and wakes readers.
-    pub(crate) fn publish(&self, head: Option<Scru128Id>, ephemeral: Vec<Frame>) {
-        let Some(head) = head else { return };
+    pub(crate) fn publish(&self, head: Option<Scru128Id>, frames: Vec<Frame>, gone: &[Scru128Id]) {
         {
             let mut state = lock(&self.state);
-            state.ring.extend(ephemeral);
-            let excess = state.ring.len().saturating_sub(RING);
-            state.ring.drain(..excess);
-            state.head = Some(head);
+            if !gone.is_empty() {
+                let gone: std::collections::HashSet<_> = gone.iter().collect();
+                state.ring.retain(|f| !gone.contains(&f.id));
+            }
+            state.ring.extend(frames.into_iter().filter(|f| !gone.contains(&f.id)));
+            while state.ring.len() > RING {
+                state.floor = state.ring.pop_front().map(|f| f.id);
+            }
+            state.head = head.or(state.head);
         }
         self.changed.notify(usize::MAX);
+    }
+
+    /// Up to `max` frames matching `filter` published after `cursor`.
+    pub(crate) fn tail(&self, filter: &TopicFilter, cursor: Option<Scru128Id>, max: usize) -> Tail {
+        let state = lock(&self.state);
+        let Some(head) = state.head.filter(|h| cursor.is_none_or(|c| c < *h)) else { return Tail::Nothing };
+        if state.floor.is_some_and(|floor| cursor.is_none_or(|c| c < floor)) {
+            return Tail::Behind(head);
+        }
+        let now = SystemTime::now();
+        let start = state.ring.partition_point(|f| cursor.is_some_and(|c| f.id <= c));
+        let mut frames = Vec::new();
+        for frame in state.ring.range(start..) {
+            if frames.len() == max {
+                let upto = frames.last().map_or(head, |f: &Frame| f.id);
+                return Tail::Frames(frames, upto);
+            }
+            if filter.matches(&frame.topic) && !frame.is_expired(now) {
+                frames.push(frame.clone());
+            }
+        }
+        Tail::Frames(frames, head)
     }
 
     /// Ephemeral frames matching `filter` with ids in `(after, upto]`.
     pub(crate) fn ephemeral(&self, filter: &TopicFilter, after: Option<Scru128Id>, upto: Scru128Id) -> Vec<Frame> {
         let state = lock(&self.state);
+        let start = state.ring.partition_point(|f| after.is_some_and(|a| f.id <= a));
         state
             .ring
-            .iter()
-            .filter(|f| after.is_none_or(|a| f.id > a) && f.id <= upto && filter.matches(&f.topic))
+            .range(start..)
+            .take_while(|f| f.id <= upto)
+            .filter(|f| f.ttl == Some(TTL::Ephemeral) && filter.matches(&f.topic))
             .cloned()
             .collect()
+    }
+
+    /// The newest `n` stored frames matching `filter`, oldest first, when
+    /// they are among the most recent few published; `None` means "ask the
+    /// index".
+    pub(crate) fn newest(&self, filter: &TopicFilter, n: usize) -> Option<Vec<Frame>> {
+        let state = lock(&self.state);
+        let now = SystemTime::now();
+        let mut found: Vec<Frame> = state
+            .ring
+            .iter()
+            .rev()
+            .take(NEWEST_WINDOW)
+            .filter(|f| f.ttl != Some(TTL::Ephemeral) && filter.matches(&f.topic) && !f.is_expired(now))
+            .take(n)
+            .cloned()
+            .collect();
+        if found.len() < n {
+            return None;
+        }
+        found.reverse();
+        Some(found)
     }
 
     /// A listener to wait on; take it before checking for new frames.

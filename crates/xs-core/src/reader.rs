@@ -22,6 +22,7 @@ use crate::{
     error::Result,
     frame::Frame,
     id::predecessor,
+    published::Tail,
     read::{FollowOption, ReadOptions},
     store::Store,
     topic::TopicFilter,
@@ -233,13 +234,20 @@ impl Reader {
         Ok(Some(Step::Wait(listener, self.next_pulse)))
     }
 
-    /// Loads frames published past the cursor into the buffer; false if none were.
+    /// Loads frames published past the cursor into the buffer; false if
+    /// none were. A reader that kept up takes them from the ring; one that
+    /// fell behind reads the stream and merges in ephemeral frames by id.
     fn read_published(&mut self) -> Result<bool> {
         let published = self.store.published();
-        let Some(head) = published.head() else { return Ok(false) };
-        if self.cursor.is_some_and(|c| c >= head) {
-            return Ok(false);
-        }
+        let head = match published.tail(&self.filter, self.cursor, self.chunk_size()) {
+            Tail::Nothing => return Ok(false),
+            Tail::Frames(frames, upto) => {
+                self.cursor = Some(upto);
+                self.buf.extend(frames);
+                return Ok(true);
+            }
+            Tail::Behind(head) => head,
+        };
         let stored = self.store.tables().forward(&self.filter, self.cursor, head, self.chunk_size())?;
         let upto = if stored.len() == self.chunk_size() { stored.last().map_or(head, |f| f.id) } else { head };
         let mut frames = published.ephemeral(&self.filter, self.cursor, upto);

@@ -172,9 +172,15 @@ impl Store {
     /// [`StoreError::InvalidTopic`] for a bad pattern; storage errors.
     pub fn last(&self, topic: &str, n: usize) -> Result<Vec<Frame>> {
         let filter = TopicFilter::parse(topic)?;
+        if n == 0 {
+            return Ok(Vec::new());
+        }
+        if let Some(frames) = self.inner.published.newest(&filter, n) {
+            return Ok(frames);
+        }
         match self.inner.published.head() {
-            Some(head) if n > 0 => self.inner.tables.newest(&filter, None, head, n),
-            _ => Ok(Vec::new()),
+            Some(head) => self.inner.tables.newest(&filter, None, head, n),
+            None => Ok(Vec::new()),
         }
     }
 

@@ -45,76 +45,114 @@ pub(crate) enum Command {
 
 /// Queues commands and elects, among the threads submitting them, one
 /// leader at a time to commit them.
+///
+/// Each submitter waits on its own [`Waiter`], so a commit wakes exactly the
+/// threads it answered; when more commands arrived meanwhile, the leader
+/// hands the lead to the oldest of their submitters instead of waking all.
 pub(crate) struct Committer {
     writer: Writer,
     queue: Mutex<Queue>,
-    turn: Condvar,
 }
 
 #[derive(Default)]
 struct Queue {
-    pending: Vec<Command>,
+    pending: Vec<(Command, Arc<Waiter>)>,
     leading: bool,
     closed: bool,
 }
 
+/// What a submitter is woken for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Wake {
+    Waiting,
+    Answered,
+    Lead,
+}
+
+struct Waiter {
+    wake: Mutex<Wake>,
+    signal: Condvar,
+}
+
+impl Waiter {
+    fn set(&self, wake: Wake) {
+        *lock(&self.wake) = wake;
+        self.signal.notify_one();
+    }
+
+    fn wait(&self) -> Wake {
+        let mut wake = lock(&self.wake);
+        while *wake == Wake::Waiting {
+            wake = self.signal.wait(wake).unwrap_or_else(|p| p.into_inner());
+        }
+        std::mem::replace(&mut *wake, Wake::Waiting)
+    }
+}
+
 impl Committer {
     pub(crate) fn new(writer: Writer) -> Self {
-        Self { writer, queue: Mutex::new(Queue::default()), turn: Condvar::new() }
+        Self { writer, queue: Mutex::new(Queue::default()) }
     }
 
     /// Submits the command `make` builds around a reply channel, and returns
     /// the reply once it is committed.
     pub(crate) fn request<T>(&self, make: impl FnOnce(mpsc::SyncSender<Result<T>>) -> Command) -> Result<T> {
         let (reply, answer) = mpsc::sync_channel(1);
-        let got = std::cell::RefCell::new(None);
-        let answered = || got.borrow().is_some() || answer.try_recv().map(|r| *got.borrow_mut() = Some(r)).is_ok();
-        self.submit(make(reply), answered)?;
-        got.into_inner().unwrap_or(Err(StoreError::Closed))
+        self.submit(make(reply), false)?;
+        answer.try_recv().unwrap_or(Err(StoreError::Closed))
     }
 
-    /// Queues `command` and returns once it is committed; `answered` tells
-    /// whether its reply has arrived.
-    fn submit(&self, command: Command, answered: impl Fn() -> bool) -> Result<()> {
-        let mut queue = lock(&self.queue);
-        if queue.closed {
-            return Err(StoreError::Closed);
-        }
-        queue.pending.push(command);
-        while !answered() {
-            if queue.leading {
-                queue = self.turn.wait(queue).unwrap_or_else(|p| p.into_inner());
-                continue;
+    /// Queues `command` and returns once it is committed. `closing` marks
+    /// the queue closed first; otherwise a closed queue refuses the command.
+    fn submit(&self, command: Command, closing: bool) -> Result<()> {
+        let me = Arc::new(Waiter { wake: Mutex::new(Wake::Waiting), signal: Condvar::new() });
+        let lead = {
+            let mut queue = lock(&self.queue);
+            if queue.closed && !closing {
+                return Err(StoreError::Closed);
             }
-            queue.leading = true;
-            let take = queue.pending.len().min(MAX_BATCH);
-            let batch: Vec<Command> = queue.pending.drain(..take).collect();
-            drop(queue);
-            self.writer.apply_all(batch);
-            queue = lock(&self.queue);
-            queue.leading = false;
-            self.turn.notify_all();
+            queue.closed |= closing;
+            queue.pending.push((command, me.clone()));
+            !std::mem::replace(&mut queue.leading, true)
+        };
+        if lead || me.wait() == Wake::Lead {
+            self.lead(&me);
         }
         Ok(())
     }
 
-    /// Refuses new commands and waits for the commit in progress.
-    pub(crate) fn close(&self) {
-        let mut queue = lock(&self.queue);
-        queue.closed = true;
-        while queue.leading || !queue.pending.is_empty() {
-            if !queue.leading {
-                queue.leading = true;
-                let batch = std::mem::take(&mut queue.pending);
-                drop(queue);
-                self.writer.apply_all(batch);
-                queue = lock(&self.queue);
-                queue.leading = false;
-                self.turn.notify_all();
-                continue;
+    /// Commits batches until `me`'s command is among the committed, then
+    /// passes the lead on (or gives it up when nothing is queued).
+    fn lead(&self, me: &Arc<Waiter>) {
+        loop {
+            let batch = {
+                let mut queue = lock(&self.queue);
+                let take = queue.pending.len().min(MAX_BATCH);
+                queue.pending.drain(..take).collect::<Vec<_>>()
+            };
+            let mine = batch.iter().any(|(_, w)| Arc::ptr_eq(w, me));
+            let (commands, waiters): (Vec<_>, Vec<_>) = batch.into_iter().unzip();
+            self.writer.apply_all(commands);
+            waiters.iter().filter(|w| !Arc::ptr_eq(w, me)).for_each(|w| w.set(Wake::Answered));
+            if mine {
+                return self.hand_off();
             }
-            queue = self.turn.wait(queue).unwrap_or_else(|p| p.into_inner());
         }
+    }
+
+    fn hand_off(&self) {
+        let mut queue = lock(&self.queue);
+        match queue.pending.first() {
+            Some((_, next)) => next.set(Wake::Lead),
+            None => queue.leading = false,
+        }
+    }
+
+    /// Refuses new commands and waits until everything queued is committed.
+    pub(crate) fn close(&self) {
+        let (reply, _answer) = mpsc::sync_channel(1);
+        // A no-op command: once it is committed, so is everything before it.
+        let _ = self.submit(Command::Expire(Vec::new(), reply), true);
     }
 }
 
@@ -175,7 +213,8 @@ impl Writer {
         let mut batch = Batch {
             writer: self,
             batch: self.db.batch(),
-            ephemeral: Vec::new(),
+            published: Vec::new(),
+            gone: Vec::new(),
             trims: Vec::new(),
             acks: Vec::new(),
             head: None,
@@ -208,9 +247,9 @@ impl Writer {
         Ok(true)
     }
 
-    /// Removes all but the newest `keep` frames of exactly `topic`.
-    fn trim(&self, topic: &str, keep: u32) -> Result<()> {
-        let Some(head) = self.tables.last_id()? else { return Ok(()) };
+    /// Removes all but the newest `keep` frames of exactly `topic`; returns the ids removed.
+    fn trim(&self, topic: &str, keep: u32) -> Result<Vec<Scru128Id>> {
+        let Some(head) = self.tables.last_id()? else { return Ok(Vec::new()) };
         let prefix = codec::index_prefix(topic);
         let hi = codec::index_key(topic, head);
         let stale: Vec<Scru128Id> = self
@@ -222,10 +261,11 @@ impl Writer {
             .filter_map(|g| g.key().ok().and_then(|k| codec::key_id(&k)))
             .collect();
         let mut batch = self.db.batch();
-        for id in stale {
-            self.remove_into(&mut batch, id)?;
+        for id in &stale {
+            self.remove_into(&mut batch, *id)?;
         }
-        batch.commit().map_err(Into::into)
+        batch.commit()?;
+        Ok(stale)
     }
 }
 
@@ -250,7 +290,10 @@ pub(crate) fn expiry_key(frame: &Frame, ttl: Duration) -> [u8; 24] {
 struct Batch<'w> {
     writer: &'w Writer,
     batch: WriteBatch,
-    ephemeral: Vec<Frame>,
+    /// Every frame appended, stored or ephemeral, to publish after the sync.
+    published: Vec<Frame>,
+    /// Ids of frames removed by this batch (removals, expiry, trimming).
+    gone: Vec<Scru128Id>,
     trims: Vec<(String, u32)>,
     acks: Vec<Ack>,
     head: Option<Scru128Id>,
@@ -274,12 +317,14 @@ impl Batch<'_> {
                     .writer
                     .remove_into(&mut self.batch, id)
                     .and_then(|found| if found { Ok(()) } else { Err(StoreError::NotFound(id)) });
+                self.gone.push(id);
                 self.acks.push(Ack::Remove(result, reply));
             }
             Command::Expire(due, reply) => {
                 self.acks.push(Ack::Remove(Ok(()), reply));
                 for (key, id) in due {
                     self.batch.remove(&self.writer.expiry, key);
+                    self.gone.push(id);
                     if let Err(e) = self.writer.remove_into(&mut self.batch, id) {
                         tracing::warn!(%id, error = %e, "could not expire frame");
                     }
@@ -301,7 +346,7 @@ impl Batch<'_> {
         let tables = &self.writer.tables;
         match frame.retention() {
             TTL::Ephemeral => {
-                self.ephemeral.push(frame.clone());
+                self.published.push(frame.clone());
                 return Ok(frame);
             }
             TTL::Time(ttl) => self.batch.insert(&self.writer.expiry, expiry_key(&frame, ttl), []),
@@ -313,6 +358,7 @@ impl Batch<'_> {
             self.batch.insert(&tables.index, codec::index_key(&name, frame.id), value.clone());
         }
         self.batch.insert(&tables.stream, codec::id_key(frame.id), value);
+        self.published.push(frame.clone());
         Ok(frame)
     }
 
@@ -326,7 +372,8 @@ impl Batch<'_> {
         self.trims.sort();
         self.trims.dedup_by(|a, b| a.0 == b.0);
         for (topic, keep) in &self.trims {
-            self.writer.trim(topic, *keep)?;
+            let stale = self.writer.trim(topic, *keep)?;
+            self.gone.extend(stale);
         }
         if stored {
             self.writer.persist()?;
@@ -336,7 +383,7 @@ impl Batch<'_> {
 
     fn acknowledge(self, result: std::result::Result<(), String>) {
         if result.is_ok() {
-            self.writer.published.publish(self.head, self.ephemeral);
+            self.writer.published.publish(self.head, self.published, &self.gone);
         }
         let failed = || {
             StoreError::Io(std::io::Error::other(format!(

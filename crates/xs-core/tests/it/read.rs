@@ -223,3 +223,53 @@ async fn an_async_new_read_sees_an_append_made_right_after_it() {
     assert_eq!(recv(&mut rx).await.topic, "xs.threshold");
     assert_eq!(recv(&mut rx).await, appended);
 }
+
+#[test]
+fn a_frame_removed_before_a_follower_reads_it_is_not_delivered() {
+    let (_dir, store) = store();
+    let mut reader = store.reader(follow()).unwrap();
+    assert_eq!(topics(&take(&mut reader, 1)), ["xs.threshold"]);
+    let gone = append(&store, "gone");
+    let kept = append(&store, "kept");
+    store.remove(&gone.id).unwrap();
+    assert_eq!(take(&mut reader, 1), [kept.clone()]);
+    assert_eq!(store.last("gone", 1).unwrap(), []);
+    assert_eq!(store.last("*", 5).unwrap(), [kept]);
+}
+
+#[test]
+fn last_finds_a_topic_far_behind_the_newest_frames() {
+    let (_dir, store) = store();
+    let old = append(&store, "rare");
+    let noise: Vec<_> = (0..300).map(|_| append(&store, "noise")).collect();
+    assert_eq!(store.last("rare", 1).unwrap(), [old.clone()]);
+    assert_eq!(store.last("rare,noise", 2).unwrap(), noise[298..]);
+    let mut expected = vec![old];
+    expected.extend(noise);
+    assert_eq!(store.last("*", 301).unwrap(), expected);
+}
+
+#[test]
+fn a_follower_that_fell_behind_the_ring_reads_from_disk_with_ephemerals_in_order() {
+    let (_dir, store) = store();
+    let mut reader = store.reader(follow()).unwrap();
+    assert_eq!(topics(&take(&mut reader, 1)), ["xs.threshold"]);
+    let total = xs_core::RECENT_FRAMES + 2000;
+    let appended: Vec<_> = (0..total)
+        .map(|i| {
+            let ttl = if i % 1000 == 999 { TTL::Ephemeral } else { TTL::Forever };
+            store.append(Frame::builder("t").ttl(ttl).build()).unwrap()
+        })
+        .collect();
+    // Ephemeral frames that fell out of the ring before the reader came back
+    // are gone; every stored frame and every ephemeral one still in the ring
+    // arrives, in id order.
+    let expected: Vec<_> = appended
+        .iter()
+        .enumerate()
+        .filter(|(i, f)| f.ttl != Some(TTL::Ephemeral) || *i >= total - xs_core::RECENT_FRAMES)
+        .map(|(_, f)| f.clone())
+        .collect();
+    assert!(expected.len() < total, "some ephemeral frames must have fallen out");
+    assert_eq!(take(&mut reader, expected.len()), expected);
+}

@@ -1,0 +1,22 @@
+//! An owner in the foreground: open a store and serve it on `<store>/sock`
+//! until Ctrl-C. The reference for embedders: one call opens the store, one
+//! serves it (the processor will be one more, once it exists).
+//!
+//!     cargo run -p xs-core --example serve -- <store-dir>
+//!     curl --unix-socket <store-dir>/sock 'http://localhost/?follow'
+//!
+//! Shutdown is graceful: the socket goes away, follows end (their clients
+//! resume with the next owner), in-flight appends finish, the lock is freed.
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    tracing_subscriber::fmt().with_writer(std::io::stderr).init();
+    let dir = std::env::args().nth(1).ok_or("usage: serve <store-dir>")?;
+    let store = xs_core::Store::new(&dir)?;
+    tracing::info!("serving {dir}/sock until Ctrl-C");
+    xs_core::serve(store, async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await?;
+    Ok(())
+}
