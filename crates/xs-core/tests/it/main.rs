@@ -4,9 +4,13 @@
 
 mod bad_input;
 mod cas;
+mod child;
+mod client;
 mod common;
 mod concurrency;
 mod crash;
 mod lifecycle;
 mod read;
+mod server;
+mod takeover;
 mod ttl;
