@@ -3,8 +3,8 @@
 //! Run `cargo bench -p xs-core --bench throughput -- [N] [DIMENSION...]`
 //! (N defaults to 20000; no dimension named runs them all). Each line reads
 //! `name frames=N ms=.. frames_per_s=.. us_per_frame=..`, except
-//! `follow-latency p50_us=.. p99_us=..` and
-//! `lagging-follower appended=5000 delivered=..`.
+//! `follow-latency p50_us=.. p99_us=..`, `socket-follow-latency p50_us=..
+//! p99_us=..` and `lagging-follower appended=5000 delivered=..`.
 //!
 //! The workloads and the line format are those of the cross-stream 0.13.4
 //! reference harness in `../shared/bench/cross-stream` (`src/main.rs`), so
@@ -25,7 +25,10 @@
 //! thousand look-ups of a topic's newest frame; `follow-latency` append to
 //! delivery on a following read, over 1000 round trips; `lagging-follower`
 //! whether a follower that does not read during a 5000-frame burst still
-//! gets every frame. No timing is asserted.
+//! gets every frame; `socket-append` `append` through the owner's unix
+//! socket (one client, sequential); `socket-follow-latency` a socket client
+//! appending to a socket follower (the reference has no socket dimensions:
+//! compare them with `append` and `follow-latency`). No timing is asserted.
 
 use std::time::{Duration, Instant};
 
@@ -45,6 +48,8 @@ const DIMENSIONS: &[&str] = &[
     "last-1x1000",
     "follow-latency",
     "lagging-follower",
+    "socket-append",
+    "socket-follow-latency",
 ];
 
 /// How long a following read may stay silent before the bench gives up on it.
@@ -94,7 +99,9 @@ impl Bench {
             "last" | "last-1x1000" => last_1x1000(self.seeded()?),
             "follow-latency" => follow_latency().await,
             "lagging-follower" => lagging_follower().await,
-            // Later dimensions (socket-append, handler-state, ...) go here,
+            "socket-append" => socket_append(n),
+            "socket-follow-latency" => socket_follow_latency(),
+            // Later dimensions (handler-state, ...) go here,
             // and into DIMENSIONS.
             other => Err(unknown(other)),
         }
@@ -279,4 +286,57 @@ async fn recv_topic(rx: &mut Receiver<Frame>, topic: &str) -> Result<()> {
             Err(_) => return Err(format!("no {topic} frame within {FOLLOW_TIMEOUT:?}").into()),
         }
     }
+}
+
+/// A store served on its socket by this process, for the socket dimensions.
+fn served() -> Result<(xs_core::Client, xs_core::ServerHandle, TempDir)> {
+    let (store, dir) = fresh_store()?;
+    let server = xs_core::Server::bind(store, xs_core::ServeOptions::default())?.spawn()?;
+    Ok((xs_core::Client::new(dir.path()), server, dir))
+}
+
+/// `append` through the owner's socket: one client, sequential appends.
+fn socket_append(n: usize) -> Result<()> {
+    let (client, server, _dir) = served()?;
+    let start = Instant::now();
+    for _ in 0..n {
+        client.append(Frame::builder("ev").build(), std::io::empty())?;
+    }
+    report("socket-append", n, start.elapsed());
+    server.shutdown();
+    Ok(())
+}
+
+/// `follow-latency` with both ends on the socket: a client appends, a
+/// socket follower sees it.
+fn socket_follow_latency() -> Result<()> {
+    let (client, server, _dir) = served()?;
+    let mut follower = client.read(&ReadOptions::builder().follow(FollowOption::On).new(true).build())?;
+    recv_remote(&mut follower, THRESHOLD)?;
+    let mut latencies = Vec::with_capacity(1000);
+    for _ in 0..1000 {
+        let t = Instant::now();
+        client.append(Frame::builder("ping").build(), std::io::empty())?;
+        recv_remote(&mut follower, "ping")?;
+        latencies.push(t.elapsed());
+    }
+    latencies.sort();
+    let (p50, p99) = (latencies[500].as_micros(), latencies[990].as_micros());
+    println!("socket-follow-latency p50_us={p50} p99_us={p99}");
+    drop(follower);
+    server.shutdown();
+    Ok(())
+}
+
+/// Reads a socket follow until a frame on `topic`, within [`FOLLOW_TIMEOUT`].
+fn recv_remote(follower: &mut xs_core::RemoteReader, topic: &str) -> Result<()> {
+    let deadline = Instant::now() + FOLLOW_TIMEOUT;
+    while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+        match follower.poll(left)? {
+            xs_core::Next::Frame(frame) if frame.topic == topic => return Ok(()),
+            xs_core::Next::End => return Err(format!("the socket follow ended before {topic}").into()),
+            _ => {}
+        }
+    }
+    Err(format!("no {topic} within {FOLLOW_TIMEOUT:?}").into())
 }
