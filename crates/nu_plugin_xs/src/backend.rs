@@ -1,0 +1,133 @@
+//! The plugin's handle on a store, over [`xs_core::Connection`]: this
+//! process owns the store (opened it and serves `<store>/sock`) or is a
+//! client of the process that does, and takes over when that one goes.
+//!
+//! The commands see only [`Backend`], so what the plugin asks of xs-core is
+//! listed in this one file.
+
+use std::{io::Read, path::Path, time::Duration};
+
+use xs_core::{Connection, Follow, Frame, Integrity, Next, ReadOptions, Result, Scru128Id, ServeOptions};
+
+pub use xs_core::Role;
+
+/// The largest payload this process accepts on the socket when it owns the
+/// store. Other shells' plugins append through it, and `open --raw big.iso |
+/// xs append` must work for files of many gigabytes.
+const MAX_BODY: u64 = 1 << 40;
+
+/// The name `xs status` gives a role.
+#[expect(dead_code, reason = "used by xs status, next")]
+pub fn role_name(role: Role) -> &'static str {
+    match role {
+        Role::Owner => "owner",
+        Role::Client => "client",
+    }
+}
+
+/// A connection to one store. Cheap to clone.
+#[derive(Clone)]
+pub struct Backend {
+    connection: Connection,
+}
+
+/// A read in progress, polled with a timeout so callers stay responsive.
+/// It survives a change of owner without a gap or a duplicate.
+pub struct FrameSource {
+    follow: Follow,
+}
+
+impl FrameSource {
+    /// The next frame, waiting at most `timeout` (a takeover may take longer).
+    ///
+    /// # Errors
+    ///
+    /// A damaged record, or no owner to be found.
+    pub fn poll(&mut self, timeout: Duration) -> Result<Next> {
+        self.follow.poll(timeout)
+    }
+}
+
+impl Backend {
+    /// Connects to the owner of the store in `path`, or becomes it.
+    ///
+    /// # Errors
+    ///
+    /// Io errors when `path` is not a writable directory;
+    /// [`xs_core::StoreError::Locked`] when it stays locked with no owner.
+    pub fn open(path: &Path) -> Result<Backend> {
+        let options = ServeOptions::builder().max_body(MAX_BODY).build();
+        Ok(Backend { connection: Connection::open_with(path, options)? })
+    }
+
+    /// This process's role for the store, as of now.
+    pub fn role(&self) -> Role {
+        self.connection.role()
+    }
+
+    /// Appends `frame` with `payload` as its content (none, or empty: no hash).
+    ///
+    /// # Errors
+    ///
+    /// As [`Connection::append`]; io errors reading `payload`.
+    pub fn append(&self, frame: Frame, payload: Option<&mut dyn Read>) -> Result<Frame> {
+        match payload {
+            Some(payload) => self.connection.append(frame, payload),
+            None => self.connection.append(frame, std::io::empty()),
+        }
+    }
+
+    /// Puts `content` into the CAS, returning its hash.
+    ///
+    /// # Errors
+    ///
+    /// Io errors reading `content`; storage errors.
+    pub fn cas_put(&self, content: &mut dyn Read) -> Result<Integrity> {
+        self.connection.cas_put(content)
+    }
+
+    /// A reader over the content of `hash`.
+    ///
+    /// # Errors
+    ///
+    /// [`xs_core::StoreError::HashNotFound`]; io errors.
+    pub fn cas_reader(&self, hash: &Integrity) -> Result<Box<dyn Read + Send>> {
+        self.connection.cas_reader(hash)
+    }
+
+    /// The frame `id`, or `None`.
+    ///
+    /// # Errors
+    ///
+    /// Storage and io errors.
+    pub fn get(&self, id: &Scru128Id) -> Result<Option<Frame>> {
+        self.connection.get(id)
+    }
+
+    /// Deletes frame `id`.
+    ///
+    /// # Errors
+    ///
+    /// [`xs_core::StoreError::NotFound`].
+    pub fn remove(&self, id: &Scru128Id) -> Result<()> {
+        self.connection.remove(id)
+    }
+
+    /// The newest `n` frames matching `topic`, oldest first.
+    ///
+    /// # Errors
+    ///
+    /// [`xs_core::StoreError::InvalidTopic`]; storage and io errors.
+    pub fn last(&self, topic: &str, n: usize) -> Result<Vec<Frame>> {
+        self.connection.last(topic, n)
+    }
+
+    /// Starts a read.
+    ///
+    /// # Errors
+    ///
+    /// [`xs_core::StoreError::InvalidTopic`] for a bad pattern; io errors.
+    pub fn read(&self, options: ReadOptions) -> Result<FrameSource> {
+        Ok(FrameSource { follow: self.connection.read(options)? })
+    }
+}

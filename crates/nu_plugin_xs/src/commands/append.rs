@@ -1,0 +1,93 @@
+//! `xs append`: pipeline input into the CAS, then a frame pointing at it.
+
+use nu_plugin::{EngineInterface, EvaluatedCall, PluginCommand};
+use nu_protocol::{Example, LabeledError, PipelineData, Signature, Spanned, SyntaxShape, Type, Value, record};
+use xs_core::Frame;
+
+use crate::{XsPlugin, args, error, frame, payload::Payload};
+
+/// `xs append <topic>`.
+pub struct Append;
+
+impl PluginCommand for Append {
+    type Plugin = XsPlugin;
+
+    fn name(&self) -> &str {
+        "xs append"
+    }
+
+    fn description(&self) -> &str {
+        "Append a frame to the stream, with the pipeline input as its payload"
+    }
+
+    fn extra_description(&self) -> &str {
+        "The input may be nothing (no payload), a string, binary, a byte stream (streamed into the \
+         CAS in constant memory, e.g. `open --raw big.iso | xs append iso`), or a record or list \
+         (stored as JSON). Returns the frame once it is durable."
+    }
+
+    fn signature(&self) -> Signature {
+        super::signature(self.name())
+            .required("topic", SyntaxShape::String, "the frame's topic, e.g. clip.add")
+            .named("meta", SyntaxShape::Record(vec![].into()), "a record stored inline with the frame", None)
+            .named(
+                "ttl",
+                SyntaxShape::OneOf(vec![SyntaxShape::Duration, SyntaxShape::String]),
+                "retention: forever (default), ephemeral, time:<ms>, last:<n>, or a duration",
+                None,
+            )
+            .input_output_types(vec![(Type::Any, Type::record())])
+    }
+
+    fn examples(&self) -> Vec<Example<'_>> {
+        vec![
+            Example {
+                example: r#"("hello" | xs append clip.add).hash"#,
+                description: "Append a clip; its payload goes to the CAS",
+                result: Some(Value::test_string("sha256-LPJNul+wow4m6DsqxbninhsWHlwfp0JecwQzYpOLmCQ=")),
+            },
+            Example {
+                example: "(xs append clip.add --meta {source: keyboard}).meta",
+                description: "Append a frame with meta and no payload",
+                result: Some(Value::test_record(record! {"source" => Value::test_string("keyboard")})),
+            },
+            Example {
+                example: "xs append presence --ttl 1hr",
+                description: "Append a frame that expires after an hour",
+                result: None,
+            },
+            Example {
+                example: "open --raw big.iso | xs append iso --ttl last:1",
+                description: "Stream a large file into the CAS, keeping only the newest iso frame",
+                result: None,
+            },
+        ]
+    }
+
+    fn run(
+        &self,
+        plugin: &XsPlugin,
+        engine: &EngineInterface,
+        call: &EvaluatedCall,
+        input: PipelineData,
+    ) -> Result<PipelineData, LabeledError> {
+        let topic: Spanned<String> = call.req(0)?;
+        xs_core::validate_topic(&topic.item).map_err(error::at(topic.span))?;
+        let meta = call.get_flag_value("meta").as_ref().map(args::meta).transpose()?;
+        let ttl = call.get_flag_value("ttl").as_ref().map(args::ttl).transpose()?;
+        let input_span = input.span().unwrap_or(call.head);
+        let mut payload = Payload::from_input(input, call.head)?;
+        let backend = plugin.backend(engine, call)?;
+        let template = Frame { topic: topic.item, meta, ttl, ..Frame::default() };
+        let appended = backend.append(template, payload.reader()).map_err(error::at(input_span))?;
+        Ok(PipelineData::value(frame::to_value(&appended, false, call.head), None))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn test_examples() {
+        super::super::test_examples(&super::Append);
+    }
+}

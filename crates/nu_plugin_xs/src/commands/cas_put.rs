@@ -1,0 +1,66 @@
+//! `xs cas put`: pipeline input into the CAS.
+
+use std::io::Cursor;
+
+use nu_plugin::{EngineInterface, EvaluatedCall, PluginCommand};
+use nu_protocol::{Example, LabeledError, PipelineData, Signature, Type, Value};
+
+use crate::{XsPlugin, error, payload::Payload};
+
+/// `xs cas put`.
+pub struct CasPut;
+
+impl PluginCommand for CasPut {
+    type Plugin = XsPlugin;
+
+    fn name(&self) -> &str {
+        "xs cas put"
+    }
+
+    fn description(&self) -> &str {
+        "Store the pipeline input in the CAS and return its hash"
+    }
+
+    fn extra_description(&self) -> &str {
+        "Input as for `xs append`: a string, binary, a byte stream (streamed), or a record or list \
+         (stored as JSON). Content no frame references is swept after a grace period."
+    }
+
+    fn signature(&self) -> Signature {
+        super::signature(self.name()).input_output_types(vec![(Type::Any, Type::String)])
+    }
+
+    fn examples(&self) -> Vec<Example<'_>> {
+        vec![Example {
+            example: r#""hello" | xs cas put"#,
+            description: "Store a string",
+            result: Some(Value::test_string("sha256-LPJNul+wow4m6DsqxbninhsWHlwfp0JecwQzYpOLmCQ=")),
+        }]
+    }
+
+    fn run(
+        &self,
+        plugin: &XsPlugin,
+        engine: &EngineInterface,
+        call: &EvaluatedCall,
+        input: PipelineData,
+    ) -> Result<PipelineData, LabeledError> {
+        let input_span = input.span().unwrap_or(call.head);
+        let mut payload = Payload::from_input(input, call.head)?;
+        let backend = plugin.backend(engine, call)?;
+        let hash = match payload.reader() {
+            Some(reader) => backend.cas_put(reader),
+            None => backend.cas_put(&mut Cursor::new(Vec::new())),
+        }
+        .map_err(error::at(input_span))?;
+        Ok(PipelineData::value(Value::string(hash.to_string(), call.head), None))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn test_examples() {
+        super::super::test_examples(&super::CasPut);
+    }
+}

@@ -1,0 +1,49 @@
+//! `xs id`: a new scru128 id.
+
+use nu_plugin::{EngineInterface, EvaluatedCall, PluginCommand};
+use nu_protocol::{Category, Example, LabeledError, PipelineData, Signature, Type, Value};
+
+use crate::XsPlugin;
+
+/// `xs id`.
+pub struct Id;
+
+impl PluginCommand for Id {
+    type Plugin = XsPlugin;
+
+    fn name(&self) -> &str {
+        "xs id"
+    }
+
+    fn description(&self) -> &str {
+        "A new scru128 id, of the kind frames carry"
+    }
+
+    fn signature(&self) -> Signature {
+        Signature::build(self.name())
+            .category(Category::Custom("xs".into()))
+            .input_output_type(Type::Nothing, Type::String)
+    }
+
+    fn examples(&self) -> Vec<Example<'_>> {
+        vec![Example { example: "(xs id | str length)", description: "A 25-character id", result: None }]
+    }
+
+    fn run(
+        &self,
+        _plugin: &XsPlugin,
+        _engine: &EngineInterface,
+        call: &EvaluatedCall,
+        _input: PipelineData,
+    ) -> Result<PipelineData, LabeledError> {
+        Ok(PipelineData::value(Value::string(scru128::new_string(), call.head), None))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn test_examples() {
+        super::super::test_examples(&super::Id);
+    }
+}

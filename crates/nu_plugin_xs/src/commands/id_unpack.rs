@@ -1,0 +1,95 @@
+//! `xs id unpack`: an id's fields, its timestamp as a datetime.
+
+use nu_plugin::{EngineInterface, EvaluatedCall, PluginCommand};
+use nu_protocol::{
+    Category, Example, LabeledError, PipelineData, Record, Signature, Span, Spanned, SyntaxShape, Type, Value,
+};
+use xs_core::Scru128Id;
+
+use crate::{XsPlugin, args, frame};
+
+/// `xs id unpack [id]`.
+pub struct IdUnpack;
+
+impl PluginCommand for IdUnpack {
+    type Plugin = XsPlugin;
+
+    fn name(&self) -> &str {
+        "xs id unpack"
+    }
+
+    fn description(&self) -> &str {
+        "Split an id into {timestamp, counter_hi, counter_lo, entropy}; `xs id pack` reverses it"
+    }
+
+    fn signature(&self) -> Signature {
+        Signature::build(self.name())
+            .category(Category::Custom("xs".into()))
+            .optional("id", SyntaxShape::String, "the id (else taken from the input)")
+            .input_output_types(vec![(Type::Nothing, Type::record()), (Type::String, Type::record())])
+    }
+
+    fn examples(&self) -> Vec<Example<'_>> {
+        vec![
+            Example {
+                example: "xs id unpack 03amo4vrpq0xs2alqicv0426b",
+                description: "The fields of an id",
+                result: Some(example_record()),
+            },
+            Example { example: "(xs id | xs id unpack).timestamp", description: "When an id was made", result: None },
+        ]
+    }
+
+    fn run(
+        &self,
+        _plugin: &XsPlugin,
+        _engine: &EngineInterface,
+        call: &EvaluatedCall,
+        input: PipelineData,
+    ) -> Result<PipelineData, LabeledError> {
+        let arg = match call.opt::<Spanned<String>>(0)? {
+            Some(arg) => arg,
+            None => {
+                let value = input.into_value(call.head)?;
+                Spanned { span: value.span(), item: value.coerce_into_string()? }
+            }
+        };
+        let id = args::id(&arg)?;
+        Ok(PipelineData::value(Value::record(unpack(id, call.head), call.head), None))
+    }
+}
+
+/// The record form of `id`.
+pub fn unpack(id: Scru128Id, span: Span) -> Record {
+    let mut record = Record::new();
+    record.push("timestamp", Value::date(frame::id_datetime(id), span));
+    record.push("counter_hi", Value::int(i64::from(id.counter_hi()), span));
+    record.push("counter_lo", Value::int(i64::from(id.counter_lo()), span));
+    record.push("entropy", Value::int(i64::from(id.entropy()), span));
+    record
+}
+
+/// The record of the id in the examples, `03amo4vrpq0xs2alqicv0426b`.
+pub fn example_record() -> Value {
+    let id = Scru128Id::from_u128((1_700_000_000_000 << 80) | (1 << 56) | (2 << 32) | 3);
+    Value::record(unpack(id, Span::unknown()), Span::unknown())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fields_of_a_known_id() {
+        let record = example_record();
+        let record = record.as_record().unwrap();
+        assert_eq!(record.get("counter_hi").unwrap().as_int().unwrap(), 1);
+        assert_eq!(record.get("entropy").unwrap().as_int().unwrap(), 3);
+        assert_eq!(record.get("timestamp").unwrap().as_date().unwrap().timestamp_millis(), 1_700_000_000_000);
+    }
+
+    #[test]
+    fn test_examples() {
+        super::super::test_examples(&IdUnpack);
+    }
+}

@@ -1,0 +1,68 @@
+//! The plugin's commands, one per file, each with its methods in the same
+//! order (name, description, signature, examples, run) and its examples
+//! checked by a test at the bottom.
+
+mod append;
+mod cas;
+mod cas_put;
+mod cat;
+mod get;
+mod id;
+mod id_pack;
+mod id_unpack;
+mod last;
+mod remove;
+mod xs;
+
+use nu_plugin::PluginCommand;
+use nu_protocol::{Category, Signature, SyntaxShape};
+
+use crate::XsPlugin;
+
+/// Every command the plugin offers.
+pub fn all() -> Vec<Box<dyn PluginCommand<Plugin = XsPlugin>>> {
+    vec![
+        Box::new(xs::Xs),
+        Box::new(append::Append),
+        Box::new(cat::Cat),
+        Box::new(last::Last),
+        Box::new(get::Get),
+        Box::new(remove::Remove),
+        Box::new(cas::Cas),
+        Box::new(cas_put::CasPut),
+        Box::new(id::Id),
+        Box::new(id_unpack::IdUnpack),
+        Box::new(id_pack::IdPack),
+    ]
+}
+
+/// The signature every command starts from: its category and `--store`.
+fn signature(name: &str) -> Signature {
+    Signature::build(name).category(Category::Custom("xs".into())).named(
+        "store",
+        SyntaxShape::Filepath,
+        "the store directory (default: $env.XS_STORE, then the plugin config, then ~/.local/share/xs)",
+        None,
+    )
+}
+
+/// A plugin test harness whose `$env.XS_STORE` is a fresh directory.
+#[cfg(test)]
+fn harness() -> (nu_plugin_test_support::PluginTest, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let mut test = nu_plugin_test_support::PluginTest::new("xs", XsPlugin::default().into()).expect("the test engine");
+    let span = nu_protocol::Span::test_data();
+    let state = test.engine_state_mut();
+    state.add_env_var("XS_STORE".into(), nu_protocol::Value::string(dir.path().to_string_lossy(), span));
+    state.add_env_var("PWD".into(), nu_protocol::Value::string(dir.path().to_string_lossy(), span));
+    (test, dir)
+}
+
+/// Runs the examples of `command` against a fresh store; they must hold.
+#[cfg(test)]
+fn test_examples(command: &impl PluginCommand) {
+    let (mut test, _store) = harness();
+    if let Err(e) = test.test_command_examples(command) {
+        panic!("the examples of `{}` fail: {e:?}", command.name());
+    }
+}

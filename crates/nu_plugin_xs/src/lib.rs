@@ -1,0 +1,84 @@
+//! nu_plugin_xs: xs, the local-first event stream store, as Nushell commands.
+//!
+//! A thin adapter over [`xs_core`]: each command in [`commands`] parses its
+//! arguments, makes one call on a [`Backend`], and turns the result into
+//! Nushell values. [`XsPlugin`] holds the plugin's state: one backend per
+//! store path, opened on first use. Nothing is opened at start-up: Nushell
+//! starts a plugin more than once while loading it, and runs calls on
+//! several threads at once.
+//!
+//! What it is not: a store. Everything durable happens in xs-core.
+
+mod args;
+mod backend;
+pub mod commands;
+mod error;
+mod follow;
+mod frame;
+mod json;
+mod location;
+mod payload;
+
+use std::{
+    collections::HashMap,
+    path::PathBuf,
+    sync::{
+        Mutex,
+        atomic::{AtomicBool, Ordering},
+    },
+};
+
+pub use backend::{Backend, Role};
+use nu_plugin::{EngineInterface, EvaluatedCall, Plugin, PluginCommand};
+use nu_protocol::{LabeledError, Spanned};
+
+/// The plugin: its commands, and the stores it has connected to.
+#[derive(Default)]
+pub struct XsPlugin {
+    backends: Mutex<HashMap<PathBuf, Backend>>,
+    /// Set once this process owns a store and told the engine to keep it alive.
+    kept_alive: AtomicBool,
+}
+
+impl Plugin for XsPlugin {
+    fn version(&self) -> String {
+        env!("CARGO_PKG_VERSION").into()
+    }
+
+    fn commands(&self) -> Vec<Box<dyn PluginCommand<Plugin = Self>>> {
+        commands::all()
+    }
+}
+
+impl XsPlugin {
+    /// The backend for the store `call` names, connecting on first use.
+    ///
+    /// Once this process owns a store it keeps itself alive (no plugin GC):
+    /// other shells reach the store through it. A client that took over
+    /// during a call is kept alive from its next call.
+    ///
+    /// # Errors
+    ///
+    /// The store cannot be opened (not a directory, not writable, locked),
+    /// labeled at `--store` when it was given.
+    pub fn backend(&self, engine: &EngineInterface, call: &EvaluatedCall) -> Result<Backend, LabeledError> {
+        let path = location::store_path(engine, call)?;
+        let backend = self.connect(&path)?;
+        if backend.role() == Role::Owner && !self.kept_alive.swap(true, Ordering::SeqCst) {
+            engine.set_gc_disabled(true)?;
+        }
+        Ok(backend)
+    }
+
+    /// The cached backend for `path`, or a new one. Opening happens under
+    /// the lock, so concurrent calls on one store share one connection.
+    fn connect(&self, path: &Spanned<PathBuf>) -> Result<Backend, LabeledError> {
+        let mut backends = self.backends.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(backend) = backends.get(&path.item) {
+            return Ok(backend.clone());
+        }
+        let backend = Backend::open(&path.item).map_err(|e| error::opening(e, &path.item, path.span))?;
+        backends.insert(path.item.clone(), backend.clone());
+        Ok(backend)
+    }
+}

@@ -1,0 +1,102 @@
+//! Which store a command works on.
+//!
+//! In order: `--store <path>`, `$env.XS_STORE`, the plugin config
+//! (`$env.config.plugins.xs.store`), then the platform data dir
+//! (`$XDG_DATA_HOME/xs`, else `~/.local/share/xs`). Environment and
+//! current directory are the user's, asked of the engine: the plugin
+//! process's own are not the shell's. A relative path resolves against the
+//! user's current directory.
+
+use std::path::{Path, PathBuf};
+
+use nu_plugin::{EngineInterface, EvaluatedCall};
+use nu_protocol::{LabeledError, Span, Spanned, Value};
+
+use crate::error::invalid;
+
+/// The store path for `call`, with the span to blame when it is unusable
+/// (the `--store` value, or the command when the path came from elsewhere).
+///
+/// # Errors
+///
+/// When the engine cannot be asked, or no home directory is known.
+pub fn store_path(engine: &EngineInterface, call: &EvaluatedCall) -> Result<Spanned<PathBuf>, LabeledError> {
+    let (raw, span) = match call.get_flag::<Spanned<String>>("store")? {
+        Some(flag) => (PathBuf::from(flag.item), flag.span),
+        None => (configured(engine, call.head)?, call.head),
+    };
+    let cwd = PathBuf::from(engine.get_current_dir()?);
+    Ok(Spanned { item: absolute(&cwd, &raw), span })
+}
+
+/// The path from the environment, the plugin config, or the data dir.
+fn configured(engine: &EngineInterface, head: Span) -> Result<PathBuf, LabeledError> {
+    let home = env_string(engine, "HOME")?;
+    if let Some(path) = env_string(engine, "XS_STORE")? {
+        return Ok(expand_tilde(&path, home.as_deref()));
+    }
+    if let Some(path) = engine.get_plugin_config()?.as_ref().and_then(config_store) {
+        return Ok(expand_tilde(&path, home.as_deref()));
+    }
+    if let Some(data) = env_string(engine, "XDG_DATA_HOME")? {
+        return Ok(Path::new(&data).join("xs"));
+    }
+    match home {
+        Some(home) => Ok(Path::new(&home).join(".local/share/xs")),
+        None => Err(invalid("no store given and no home directory", "which store?", head)
+            .with_help("pass --store <path> or set $env.XS_STORE")),
+    }
+}
+
+/// `store` from the plugin's config record (or the config itself, as a string).
+fn config_store(config: &Value) -> Option<String> {
+    match config {
+        Value::String { val, .. } => Some(val.clone()),
+        Value::Record { val, .. } => val.get("store").and_then(|v| v.as_str().ok()).map(String::from),
+        _ => None,
+    }
+}
+
+fn env_string(engine: &EngineInterface, name: &str) -> Result<Option<String>, LabeledError> {
+    let value = engine.get_env_var(name)?;
+    Ok(value.and_then(|v| v.coerce_into_string().ok()).filter(|s| !s.is_empty()))
+}
+
+/// `~` and `~/…` against the user's home, as Nushell expands paths it parses.
+fn expand_tilde(path: &str, home: Option<&str>) -> PathBuf {
+    match (path.strip_prefix('~'), home) {
+        (Some(rest), Some(home)) if rest.is_empty() || rest.starts_with('/') => PathBuf::from(format!("{home}{rest}")),
+        _ => PathBuf::from(path),
+    }
+}
+
+fn absolute(cwd: &Path, path: &Path) -> PathBuf {
+    if path.is_absolute() { path.to_path_buf() } else { cwd.join(path) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nu_protocol::record;
+
+    #[test]
+    fn relative_paths_resolve_against_the_users_cwd() {
+        assert_eq!(absolute(Path::new("/home/u"), Path::new("s")), PathBuf::from("/home/u/s"));
+        assert_eq!(absolute(Path::new("/home/u"), Path::new("/s")), PathBuf::from("/s"));
+    }
+
+    #[test]
+    fn tilde_means_the_users_home() {
+        assert_eq!(expand_tilde("~/s", Some("/home/u")), PathBuf::from("/home/u/s"));
+        assert_eq!(expand_tilde("~", Some("/home/u")), PathBuf::from("/home/u"));
+        assert_eq!(expand_tilde("~x/s", Some("/home/u")), PathBuf::from("~x/s"));
+    }
+
+    #[test]
+    fn config_takes_a_record_or_a_string() {
+        let record = Value::test_record(record! {"store" => Value::test_string("/x")});
+        assert_eq!(config_store(&record), Some("/x".into()));
+        assert_eq!(config_store(&Value::test_string("/y")), Some("/y".into()));
+        assert_eq!(config_store(&Value::test_int(1)), None);
+    }
+}

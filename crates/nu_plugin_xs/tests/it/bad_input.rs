@@ -1,0 +1,100 @@
+//! Every bad input is an error naming what was wrong, underlining the
+//! argument at fault, and leaving the store as it was.
+
+use serde_json::json;
+
+use crate::common::Shell;
+
+/// A store with one frame, and the frames it holds.
+fn store() -> (Shell, serde_json::Value) {
+    let shell = Shell::new();
+    shell.json(r#""keep" | xs append keep"#);
+    let frames = shell.frames();
+    (shell, frames)
+}
+
+/// Runs `script`, expects an error mentioning each of `needles`, and checks
+/// the store is unchanged.
+fn rejects(shell: &Shell, before: &serde_json::Value, script: &str, needles: &[&str]) {
+    let stderr = shell.fails(script);
+    for needle in needles {
+        assert!(stderr.contains(needle), "`{script}`: {needle:?} missing from:\n{stderr}");
+    }
+    assert_eq!(&shell.frames(), before, "`{script}` changed the store");
+}
+
+#[test]
+fn bad_topics() {
+    let (shell, before) = store();
+    rejects(&shell, &before, r#""x" | xs append bad..topic"#, &["invalid topic", "bad..topic", "cannot contain '..'"]);
+    rejects(&shell, &before, "xs append 1abc", &["invalid topic", "starts with a letter"]);
+    rejects(&shell, &before, "xs cat -T 'a,b..c'", &["invalid topic"]);
+    rejects(&shell, &before, "xs last 'x.'", &["invalid topic"]);
+}
+
+#[test]
+fn bad_ttls() {
+    let (shell, before) = store();
+    rejects(&shell, &before, r#""x" | xs append t --ttl soon"#, &["invalid TTL", "soon"]);
+    rejects(&shell, &before, "xs append t --ttl last:0", &["invalid TTL"]);
+    rejects(&shell, &before, "xs append t --ttl (-1sec)", &["invalid TTL"]);
+}
+
+#[test]
+fn bad_and_unknown_ids() {
+    let (shell, before) = store();
+    rejects(&shell, &before, "xs get nope", &["invalid id", "nope"]);
+    rejects(&shell, &before, "xs remove nope", &["invalid id"]);
+    rejects(&shell, &before, "xs cat --after nope", &["invalid id"]);
+    rejects(&shell, &before, "xs id unpack nope", &["invalid id"]);
+    let unknown = "03amo4vrpq0xs2alqicv0426b";
+    rejects(&shell, &before, &format!("xs get {unknown}"), &["no frame with id", unknown]);
+    rejects(&shell, &before, &format!("xs remove {unknown}"), &["no frame with id"]);
+    rejects(&shell, &before, "{timestamp: 2020-01-01} | xs id pack", &["no counter_hi field"]);
+}
+
+#[test]
+fn bad_and_unknown_hashes() {
+    let (shell, before) = store();
+    rejects(&shell, &before, "xs cas nope", &["invalid hash"]);
+    let unknown = "sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=";
+    rejects(&shell, &before, &format!("xs cas {unknown}"), &["no content in the CAS"]);
+    rejects(&shell, &before, "{a: 1} | xs cas", &["no hash field"]);
+}
+
+#[test]
+fn meta_must_be_a_record() {
+    let (shell, before) = store();
+    rejects(&shell, &before, "xs append t --meta 'text'", &["meta"]);
+    rejects(&shell, &before, "let m: any = [1]; xs append t --meta $m", &["meta"]);
+    rejects(&shell, &before, "xs append t --meta {f: {|| 1 }}", &["cannot be stored as JSON"]);
+}
+
+#[test]
+fn the_label_underlines_the_argument() {
+    let (shell, _) = store();
+    let stderr = shell.fails("xs append t --ttl soon");
+    // miette draws the label under the span: the flag and its value (Nushell
+    // spans a flag's value from the flag's name), not the command.
+    let mut lines = stderr.lines().skip_while(|l| !l.contains("xs append t --ttl soon"));
+    let (source, marks) = (lines.next().unwrap(), lines.next().unwrap());
+    assert_eq!(marks.find('^'), source.find("--ttl soon"), "{stderr}");
+    assert_eq!(marks.matches('^').count() + marks.matches('|').count(), "--ttl soon".len(), "{stderr}");
+    // A positional argument is underlined alone.
+    let stderr = shell.fails("xs get nope");
+    let mut lines = stderr.lines().skip_while(|l| !l.contains("xs get nope"));
+    let (source, marks) = (lines.next().unwrap(), lines.next().unwrap());
+    assert_eq!(marks.find('^'), source.find("nope"), "{stderr}");
+}
+
+#[test]
+fn unusable_store_paths() {
+    let (shell, _) = store();
+    std::fs::write(shell.dir.path().join("file"), b"x").unwrap();
+    let stderr = shell.fails("xs append t --store file");
+    assert!(stderr.contains("not a directory") && stderr.contains("file"), "{stderr}");
+    let stderr = shell.fails("with-env {XS_STORE: file} { xs cat }");
+    assert!(stderr.contains("not a directory"), "{stderr}");
+    assert_eq!(shell.json("xs cat --store sub | length"), json!(0));
+    assert!(shell.dir.path().join("sub").is_dir(), "relative to the user's cwd");
+}

@@ -1,0 +1,195 @@
+//! Running the real `nu` 0.115.1 with the plugin loaded, with a deadline.
+//!
+//! Every `nu` runs as `nu -n --plugins '[<plugin>]' -c <script>` with
+//! `$env.XS_STORE` pointing at the test's store, and is killed (failing the
+//! test) if it outlives its deadline. Results are read through `to json`.
+
+use std::{
+    io::{BufRead, BufReader, Read},
+    path::{Path, PathBuf},
+    process::{Child, ChildStdout, Command, Output, Stdio},
+    sync::mpsc,
+    thread,
+    time::{Duration, Instant},
+};
+
+use serde_json::Value;
+
+/// The deadline of a one-shot `nu -c`.
+pub const DEADLINE: Duration = Duration::from_secs(30);
+
+/// The `nu` binary: `$XS_NU` (set by scripts/test), else whatever
+/// scripts/get-nu finds or fetches.
+pub fn nu() -> PathBuf {
+    if let Some(nu) = std::env::var_os("XS_NU") {
+        return nu.into();
+    }
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/get-nu");
+    let out = Command::new(script).output().expect("scripts/get-nu runs");
+    assert!(out.status.success(), "scripts/get-nu failed: {}", String::from_utf8_lossy(&out.stderr));
+    PathBuf::from(String::from_utf8(out.stdout).expect("a utf-8 path").trim())
+}
+
+/// A scratch directory with a store in it, and the means to run `nu` on it.
+pub struct Shell {
+    pub dir: tempfile::TempDir,
+    nu: PathBuf,
+}
+
+impl Shell {
+    pub fn new() -> Shell {
+        Shell { dir: tempfile::tempdir().unwrap(), nu: nu() }
+    }
+
+    /// The store every `nu` of this shell uses.
+    pub fn store(&self) -> PathBuf {
+        self.dir.path().join("store")
+    }
+
+    /// A `nu -c script` command, not started.
+    pub fn command(&self, script: &str) -> Command {
+        let plugin = env!("CARGO_BIN_EXE_nu_plugin_xs");
+        let mut command = Command::new(&self.nu);
+        command
+            .args(["-n", "--plugins", &format!("[{plugin}]"), "-c", script])
+            .env("XS_STORE", self.store())
+            .current_dir(self.dir.path())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        command
+    }
+
+    /// Runs `script` to completion (within [`DEADLINE`]).
+    pub fn run(&self, script: &str) -> Output {
+        finish(self.command(script).spawn().unwrap(), DEADLINE)
+    }
+
+    /// Runs `script`, expects success, and parses `script | to json -r`.
+    pub fn json(&self, script: &str) -> Value {
+        let out = self.run(&format!("{script} | to json -r"));
+        assert!(out.status.success(), "`{script}` failed:\n{}", String::from_utf8_lossy(&out.stderr));
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("`{script}` gave no JSON ({e}): {stdout:?}"))
+    }
+
+    /// Runs `script`, expects it to fail, and returns its error output.
+    pub fn fails(&self, script: &str) -> String {
+        let out = self.run(script);
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(!out.status.success(), "`{script}` should fail, gave {}", String::from_utf8_lossy(&out.stdout));
+        stderr
+    }
+
+    /// Every frame of the store, to compare before and after a failure.
+    pub fn frames(&self) -> Value {
+        self.json("xs cat")
+    }
+
+    /// Starts `script` in the background; each line it prints can be awaited.
+    pub fn spawn(&self, script: &str) -> Background {
+        let mut child = self.command(script).spawn().unwrap();
+        let lines = line_channel(child.stdout.take().unwrap());
+        Background { child: Some(child), lines }
+    }
+}
+
+/// A `nu` running in the background.
+pub struct Background {
+    child: Option<Child>,
+    lines: mpsc::Receiver<String>,
+}
+
+impl Background {
+    /// The next line of output, within `timeout`.
+    pub fn line(&mut self, timeout: Duration) -> String {
+        match self.lines.recv_timeout(timeout) {
+            Ok(line) => line,
+            Err(e) => {
+                let out = self.child.take().map(kill);
+                panic!("no line within {timeout:?} ({e}); stderr: {}", out.map(|o| stderr(&o)).unwrap_or_default())
+            }
+        }
+    }
+
+    /// The next line, parsed as JSON.
+    pub fn json_line(&mut self, timeout: Duration) -> Value {
+        let line = self.line(timeout);
+        serde_json::from_str(&line).unwrap_or_else(|e| panic!("not JSON ({e}): {line:?}"))
+    }
+
+    /// Waits for the process to exit by itself, within `timeout`.
+    pub fn wait(mut self, timeout: Duration) -> Output {
+        finish(self.child.take().unwrap(), timeout)
+    }
+
+    /// The process id of `nu`.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().unwrap().id()
+    }
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        if let Some(child) = self.child.take() {
+            kill(child);
+        }
+    }
+}
+
+/// Waits for `child` within `timeout`, killing it (and failing) past it.
+pub fn finish(mut child: Child, timeout: Duration) -> Output {
+    let deadline = Instant::now() + timeout;
+    let (stdout, stderr) = (drain(child.stdout.take()), drain(child.stderr.take()));
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return Output { status, stdout: stdout.join().unwrap(), stderr: stderr.join().unwrap() };
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "nu did not finish within {timeout:?}; stderr: {}",
+                String::from_utf8_lossy(&stderr.join().unwrap())
+            );
+        }
+        // Polling a child's exit: std has no wait with a timeout.
+        thread::sleep(Duration::from_millis(5));
+    }
+}
+
+fn kill(mut child: Child) -> Output {
+    let _ = child.kill();
+    let status = child.wait().unwrap();
+    let mut err = Vec::new();
+    if let Some(mut e) = child.stderr.take() {
+        let _ = e.read_to_end(&mut err);
+    }
+    Output { status, stdout: Vec::new(), stderr: err }
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn drain(pipe: Option<impl Read + Send + 'static>) -> thread::JoinHandle<Vec<u8>> {
+    thread::spawn(move || {
+        let mut bytes = Vec::new();
+        if let Some(mut pipe) = pipe {
+            let _ = pipe.read_to_end(&mut bytes);
+        }
+        bytes
+    })
+}
+
+fn line_channel(stdout: ChildStdout) -> mpsc::Receiver<String> {
+    let (tx, rx) = mpsc::channel();
+    thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
