@@ -32,6 +32,8 @@ use crate::{
 
 /// The most commands committed under one sync.
 const MAX_BATCH: usize = 4096;
+/// How many times a leader yields, at most, waiting for a fuller batch.
+const GATHER_YIELDS: usize = 4;
 
 /// A request to the writer, with the channel its answer goes to.
 pub(crate) enum Command {
@@ -57,6 +59,8 @@ pub(crate) struct Committer {
 #[derive(Default)]
 struct Queue {
     pending: Vec<(Command, Arc<Waiter>)>,
+    /// How many commands the previous commit took.
+    last_batch: usize,
     leading: bool,
     closed: bool,
 }
@@ -125,9 +129,11 @@ impl Committer {
     /// passes the lead on (or gives it up when nothing is queued).
     fn lead(&self, me: &Arc<Waiter>) {
         loop {
+            self.gather();
             let batch = {
                 let mut queue = lock(&self.queue);
                 let take = queue.pending.len().min(MAX_BATCH);
+                queue.last_batch = take;
                 queue.pending.drain(..take).collect::<Vec<_>>()
             };
             let mine = batch.iter().any(|(_, w)| Arc::ptr_eq(w, me));
@@ -137,6 +143,20 @@ impl Committer {
             if mine {
                 return self.hand_off();
             }
+        }
+    }
+
+    /// Under concurrent load (the last batch had several commands), gives
+    /// the appenders just answered a moment to come back before committing,
+    /// so one sync covers them too. A lone appender never waits here.
+    fn gather(&self) {
+        for _ in 0..GATHER_YIELDS {
+            let queue = lock(&self.queue);
+            if queue.last_batch <= 1 || queue.pending.len() >= queue.last_batch {
+                return;
+            }
+            drop(queue);
+            std::thread::yield_now();
         }
     }
 
