@@ -139,6 +139,19 @@ impl Connection {
         }
     }
 
+    /// The process id of the store's owner: this process, or the one
+    /// serving the socket (`None` if it does not say).
+    ///
+    /// # Errors
+    ///
+    /// As [`Client::owner_pid`].
+    pub fn owner_pid(&self) -> Result<Option<u32>> {
+        self.call(|backend| match backend {
+            Backend::Owner(_) => Ok(Some(std::process::id())),
+            Backend::Client(client) => client.owner_pid(),
+        })
+    }
+
     /// Appends `frame` with `payload` as its content (empty: no hash).
     ///
     /// # Errors
