@@ -56,6 +56,10 @@ impl<R: BufRead> Body<R> {
         &self.inner
     }
 
+    pub(crate) fn into_inner(self) -> R {
+        self.inner
+    }
+
     /// The next whole line, trimmed; a partial one is kept for the next call.
     fn read_line(&mut self) -> io::Result<String> {
         let room = (MAX_LINE + 1).saturating_sub(self.line.len()) as u64;

@@ -8,11 +8,7 @@
 //! [`StoreError::Remote`] (or [`StoreError::NotFound`] /
 //! [`StoreError::HashNotFound`] for a 404).
 
-use std::{
-    io::Read,
-    path::{Path, PathBuf},
-    time::Duration,
-};
+use std::{io::Read, path::Path, sync::Arc, time::Duration};
 
 use base64::Engine;
 use scru128::Scru128Id;
@@ -20,7 +16,7 @@ use ssri::Integrity;
 
 use crate::{
     error::{Result, StoreError},
-    exchange::{Payload, Request, Response, malformed},
+    exchange::{Link, Payload, Request, Response, malformed},
     frame::Frame,
     read::ReadOptions,
     remote_reader::RemoteReader,
@@ -42,19 +38,19 @@ const ANSWER_TIMEOUT: Duration = Duration::from_secs(60);
 /// ```
 #[derive(Clone, Debug)]
 pub struct Client {
-    socket: PathBuf,
+    link: Arc<Link>,
 }
 
 impl Client {
     /// A client of the store in `store` (its socket is `<store>/sock`).
     /// Nothing is checked until the first call.
     pub fn new(store: impl AsRef<Path>) -> Client {
-        Client { socket: store.as_ref().join(crate::server::SOCKET) }
+        Client { link: Link::new(store.as_ref().join(crate::server::SOCKET)) }
     }
 
     /// The socket this client talks to.
     pub fn socket(&self) -> &Path {
-        &self.socket
+        &self.link.socket
     }
 
     /// The owner's version string, which also proves it answers.
@@ -65,17 +61,6 @@ impl Client {
     pub fn version(&self) -> Result<String> {
         let answer: serde_json::Value = self.call(Request::get("/version".into()))?.json()?;
         Ok(answer["version"].as_str().unwrap_or_default().to_string())
-    }
-
-    /// The process id of the owner, as it reports it on `GET /version`
-    /// (`None` for an owner that does not say, such as cross-stream).
-    ///
-    /// # Errors
-    ///
-    /// [`StoreError::Io`] when no owner answers.
-    pub fn owner_pid(&self) -> Result<Option<u32>> {
-        let answer: serde_json::Value = self.call(Request::get("/version".into()))?.json()?;
-        Ok(answer["pid"].as_u64().and_then(|pid| u32::try_from(pid).ok()))
     }
 
     /// Appends `frame` (its topic, meta and TTL) with `payload` as its
@@ -123,7 +108,7 @@ impl Client {
     ///
     /// [`StoreError::HashNotFound`]; [`StoreError::Io`].
     pub fn cas_reader(&self, hash: &Integrity) -> Result<impl Read + Send + use<>> {
-        let response = Request::get(format!("/cas/{hash}")).send(&self.socket, Some(ANSWER_TIMEOUT))?;
+        let response = Request::get(format!("/cas/{hash}")).send(&self.link, Some(ANSWER_TIMEOUT))?;
         match response.status {
             404 => Err(StoreError::HashNotFound(hash.to_string())),
             _ => Ok(response.ok()?.body),
@@ -147,7 +132,7 @@ impl Client {
     ///
     /// [`StoreError::Io`] / [`StoreError::Remote`].
     pub fn get(&self, id: &Scru128Id) -> Result<Option<Frame>> {
-        let response = Request::get(format!("/{id}")).send(&self.socket, Some(ANSWER_TIMEOUT))?;
+        let response = Request::get(format!("/{id}")).send(&self.link, Some(ANSWER_TIMEOUT))?;
         match response.status {
             404 => Ok(None),
             _ => response.ok()?.json().map(Some),
@@ -162,7 +147,7 @@ impl Client {
     pub fn remove(&self, id: &Scru128Id) -> Result<()> {
         let request =
             Request { method: "DELETE", target: format!("/{id}"), headers: Vec::new(), payload: Payload::None };
-        match request.send(&self.socket, Some(ANSWER_TIMEOUT))? {
+        match request.send(&self.link, Some(ANSWER_TIMEOUT))? {
             Response { status: 404, .. } => Err(StoreError::NotFound(*id)),
             response => response.ok().map(drop),
         }
@@ -176,7 +161,7 @@ impl Client {
     pub fn last(&self, topic: &str, n: usize) -> Result<Vec<Frame>> {
         TopicFilter::parse(topic)?;
         // `last=n` (n != 1) answers NDJSON, and 404 when there is nothing.
-        let response = Request::get(format!("/last/{topic}?last={n}")).send(&self.socket, Some(ANSWER_TIMEOUT))?;
+        let response = Request::get(format!("/last/{topic}?last={n}")).send(&self.link, Some(ANSWER_TIMEOUT))?;
         if response.status == 404 {
             return Ok(Vec::new());
         }
@@ -203,7 +188,7 @@ impl Client {
         }
         let query = options.to_query();
         let target = if query.is_empty() { "/".to_string() } else { format!("/?{query}") };
-        let response = Request::get(target).send(&self.socket, Some(ANSWER_TIMEOUT))?.ok()?;
+        let response = Request::get(target).send(&self.link, Some(ANSWER_TIMEOUT))?.ok()?;
         RemoteReader::new(response.body)
     }
 
@@ -220,6 +205,6 @@ impl Client {
     }
 
     fn call(&self, request: Request<'_>) -> Result<Response> {
-        request.send(&self.socket, Some(ANSWER_TIMEOUT))?.ok()
+        request.send(&self.link, Some(ANSWER_TIMEOUT))?.ok()
     }
 }

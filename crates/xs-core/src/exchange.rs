@@ -3,15 +3,19 @@
 //!
 //! The client is synchronous like the store, so it speaks HTTP with std
 //! sockets instead of driving an async runtime from sync code (which
-//! panics inside another runtime). Each request opens its own connection
-//! and asks the server to close it after the response: a follow owns its
-//! connection for as long as it runs, and a dropped response closes its
-//! socket, so nothing outlives its caller.
+//! panics inside another runtime). A [`Link`] keeps one idle connection
+//! for the next request (a connection costs the owner a task): a response
+//! read to its end gives its connection back, and any other response
+//! (a follow, a content stream, one dropped early) closes it when dropped,
+//! so nothing outlives its caller. An idle connection the owner has
+//! closed is noticed before it is used, never after a request was sent
+//! on it, so a request is never sent twice.
 
 use std::{
     io::{self, BufRead, BufReader, BufWriter, Read, Write},
     os::unix::net::UnixStream,
-    path::Path,
+    path::PathBuf,
+    sync::{Arc, Mutex},
     time::Duration,
 };
 
@@ -42,10 +46,49 @@ pub(crate) struct Request<'a> {
     pub(crate) payload: Payload<'a>,
 }
 
+/// The way to an owner's socket, with one idle connection kept for reuse.
+#[derive(Debug)]
+pub(crate) struct Link {
+    pub(crate) socket: PathBuf,
+    idle: Mutex<Option<UnixStream>>,
+}
+
+impl Link {
+    pub(crate) fn new(socket: PathBuf) -> Arc<Link> {
+        Arc::new(Link { socket, idle: Mutex::new(None) })
+    }
+
+    /// The idle connection if the owner has not closed it, else a new one.
+    fn connect(&self) -> io::Result<UnixStream> {
+        let idle = self.idle.lock().ok().and_then(|mut idle| idle.take());
+        match idle {
+            Some(stream) if is_open(&stream) => Ok(stream),
+            _ => UnixStream::connect(&self.socket),
+        }
+    }
+
+    /// Keeps `stream` for the next request (if none is kept already).
+    fn give_back(&self, stream: UnixStream) {
+        if let Ok(mut idle) = self.idle.lock() {
+            idle.get_or_insert(stream);
+        }
+    }
+}
+
+/// True while the peer has not closed `stream` and sent nothing unasked
+/// (an idle connection has nothing to read: any byte means it is unusable).
+fn is_open(stream: &UnixStream) -> bool {
+    let read = stream.set_nonblocking(true).and_then(|()| (&mut &*stream).read(&mut [0u8; 1]));
+    let open = matches!(read, Err(ref e) if e.kind() == io::ErrorKind::WouldBlock);
+    open && stream.set_nonblocking(false).is_ok()
+}
+
 /// A response whose body has not been read yet.
 pub(crate) struct Response {
     pub(crate) status: u16,
     pub(crate) body: Body<BufReader<UnixStream>>,
+    /// Where the connection goes back once the body is read, if it may.
+    reuse: Option<Arc<Link>>,
 }
 
 impl Request<'_> {
@@ -53,15 +96,15 @@ impl Request<'_> {
         Request { method: "GET", target, headers: Vec::new(), payload: Payload::None }
     }
 
-    /// Sends the request on a new connection to `socket` and reads the
-    /// response head. `timeout` bounds each read of the head (not the body).
+    /// Sends the request over `link` and reads the response head.
+    /// `timeout` bounds each read of the head (not the body).
     ///
     /// # Errors
     ///
     /// [`StoreError::Io`]: `ConnectionRefused` / `NotFound` when no owner
     /// answers at all, other kinds when the connection fails later.
-    pub(crate) fn send(mut self, socket: &Path, timeout: Option<Duration>) -> Result<Response> {
-        let stream = UnixStream::connect(socket)?;
+    pub(crate) fn send(mut self, link: &Arc<Link>, timeout: Option<Duration>) -> Result<Response> {
+        let stream = link.connect()?;
         stream.set_read_timeout(timeout)?;
         let sent = self.write(&stream);
         let mut reader = BufReader::new(stream);
@@ -72,13 +115,14 @@ impl Request<'_> {
             (Err(e), Err(_)) | (Ok(()), Err(e)) => return Err(e.into()),
         };
         let status = head.status;
-        let body = head.body(reader);
-        Ok(Response { status, body })
+        let delimited = head.chunked || head.length.is_some() || matches!(head.status, 204 | 304);
+        let reuse = (head.keep_alive && delimited).then(|| link.clone());
+        Ok(Response { status, body: head.body(reader), reuse })
     }
 
     fn write(&mut self, stream: &UnixStream) -> io::Result<()> {
         let mut out = BufWriter::with_capacity(CHUNK + 32, stream);
-        write!(out, "{} {} HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n", self.method, self.target)?;
+        write!(out, "{} {} HTTP/1.1\r\nhost: localhost\r\n", self.method, self.target)?;
         for (name, value) in &self.headers {
             write!(out, "{name}: {value}\r\n")?;
         }
@@ -109,10 +153,14 @@ impl Response {
         Err(StoreError::Remote { status, message })
     }
 
-    /// The whole body.
+    /// The whole body; the connection then serves the next request.
     pub(crate) fn bytes(mut self) -> Result<Vec<u8>> {
         let mut bytes = Vec::new();
         self.body.read_to_end(&mut bytes)?;
+        let rest = self.body.into_inner();
+        if let (Some(link), true) = (self.reuse, rest.buffer().is_empty()) {
+            link.give_back(rest.into_inner());
+        }
         Ok(bytes)
     }
 
@@ -144,6 +192,8 @@ struct Head {
     status: u16,
     length: Option<u64>,
     chunked: bool,
+    /// The connection may carry another request after this response.
+    keep_alive: bool,
 }
 
 impl Head {
@@ -189,6 +239,8 @@ fn parse_head(raw: &[u8]) -> io::Result<Head> {
         status: response.code.ok_or_else(|| malformed_io("no status"))?,
         length: header("content-length").and_then(|v| v.trim().parse().ok()),
         chunked: header("transfer-encoding").is_some_and(|v| v.to_ascii_lowercase().contains("chunked")),
+        keep_alive: response.version == Some(1)
+            && !header("connection").is_some_and(|v| v.eq_ignore_ascii_case("close")),
     })
 }
 

@@ -117,10 +117,15 @@ impl Service {
         }
     }
 
-    async fn append(&self, mut frame: Frame, body: Incoming, with_timestamp: bool) -> Handled {
-        frame.hash = upload(&self.store, body, self.max_body, false).await?;
+    /// One hop to the blocking pool stores a small payload and its frame.
+    async fn append(&self, frame: Frame, body: Incoming, with_timestamp: bool) -> Handled {
+        let uploaded = upload(&self.store, body, self.max_body).await?;
         let store = self.store.clone();
-        let frame = blocking(move || store.append(frame)).await?;
+        let frame = blocking(move || {
+            let hash = uploaded.store(&store, false)?;
+            store.append(Frame { hash, ..frame })
+        })
+        .await?;
         Ok(json(&frame, with_timestamp))
     }
 
@@ -132,7 +137,9 @@ impl Service {
 
     /// Unlike cross-stream (400), an empty body is valid content: its hash.
     async fn cas_post(&self, body: Incoming) -> Handled {
-        let hash = upload(&self.store, body, self.max_body, true).await?;
+        let uploaded = upload(&self.store, body, self.max_body).await?;
+        let store = self.store.clone();
+        let hash = blocking(move || uploaded.store(&store, true)).await?;
         let hash = hash.map(|h| h.to_string()).unwrap_or_default();
         Ok(response::whole(StatusCode::OK, "text/plain", hash))
     }
@@ -176,8 +183,7 @@ impl Service {
 }
 
 fn version() -> Response<Body> {
-    // The pid tells clients which process owns the store (`xs status`).
-    let body = serde_json::json!({ "version": env!("CARGO_PKG_VERSION"), "pid": std::process::id() }).to_string();
+    let body = serde_json::json!({ "version": env!("CARGO_PKG_VERSION") }).to_string();
     response::whole(StatusCode::OK, "application/json", body)
 }
 
@@ -196,7 +202,14 @@ fn answer(failure: Failure) -> Response<Body> {
     }
 }
 
-/// Runs a blocking store call on the blocking pool.
+/// Runs a blocking store call without stalling the runtime: in place on a
+/// multi-thread runtime (its other tasks move to another worker; no thread
+/// hand-off, which would double a small request's latency), else on the
+/// blocking pool.
 async fn blocking<T: Send + 'static>(call: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    if Handle::current().runtime_flavor() == RuntimeFlavor::MultiThread {
+        return tokio::task::block_in_place(call);
+    }
     tokio::task::spawn_blocking(call).await.map_err(|e| StoreError::Io(std::io::Error::other(e)))?
 }

@@ -1,19 +1,21 @@
 //! A request body streamed into the CAS, within a size limit.
 //!
-//! The body is read on the runtime and handed chunk by chunk, through a
-//! small bounded channel, to a blocking task that writes the CAS (writes and
-//! fsyncs must not stall the runtime). Memory stays constant whatever the
-//! payload's size. The content is committed only when the whole body has
-//! arrived within the limit: a body cut short, failed, or too large leaves
-//! nothing behind.
+//! A small body (up to [`INLINE_MAX`], most of them) is collected in memory
+//! and stored by the caller together with its frame, in one hop to the
+//! blocking pool. A larger one is handed chunk by chunk, through a small
+//! bounded channel, to a blocking task that streams it into the CAS (writes
+//! and fsyncs must not stall the runtime), so memory stays constant
+//! whatever the payload's size. Content is committed only once the whole
+//! body has arrived within the limit: a body cut short, failed, or too
+//! large leaves nothing behind.
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use ssri::Integrity;
-use tokio::sync::mpsc;
+use tokio::{sync::mpsc, task::JoinHandle};
 
-use crate::{error::StoreError, store::Store};
+use crate::{cas::INLINE_MAX, error::StoreError, store::Store};
 
 /// Why an upload failed.
 #[derive(Debug, thiserror::Error)]
@@ -29,29 +31,37 @@ pub(crate) enum UploadError {
     Store(#[from] StoreError),
 }
 
-/// What the writing task receives.
-enum Piece {
-    Data(Bytes),
-    /// The body ended within the limit: commit.
-    End,
+/// A body that arrived whole.
+pub(crate) enum Uploaded {
+    /// Small enough to hold: not stored yet ([`Uploaded::store`] does it).
+    Held(Bytes),
+    /// Streamed into the CAS already.
+    Stored(Integrity),
 }
 
-/// Streams `body` into the CAS and returns its hash; an empty body gives
-/// `None` unless `keep_empty` (appends take an empty body as "no payload").
-pub(crate) async fn upload(
-    store: &Store,
-    mut body: Incoming,
-    limit: u64,
-    keep_empty: bool,
-) -> Result<Option<Integrity>, UploadError> {
+impl Uploaded {
+    /// The content's hash, storing held bytes first; an empty body has
+    /// none unless `keep_empty`. Blocking: call it on the blocking pool.
+    pub(crate) fn store(self, store: &Store, keep_empty: bool) -> Result<Option<Integrity>, StoreError> {
+        match self {
+            Uploaded::Stored(hash) => Ok(Some(hash)),
+            Uploaded::Held(bytes) if bytes.is_empty() && !keep_empty => Ok(None),
+            Uploaded::Held(bytes) => {
+                let mut writer = store.cas_writer();
+                std::io::Write::write_all(&mut writer, &bytes)?;
+                writer.commit().map(Some)
+            }
+        }
+    }
+}
+
+/// Receives `body`, at most `limit` bytes.
+pub(crate) async fn upload(store: &Store, mut body: Incoming, limit: u64) -> Result<Uploaded, UploadError> {
     if hyper::body::Body::size_hint(&body).lower() > limit {
         return Err(UploadError::TooLarge { limit });
     }
-    let (tx, rx) = mpsc::channel(4);
-    let writer = tokio::task::spawn_blocking({
-        let store = store.clone();
-        move || write(&store, rx, keep_empty)
-    });
+    let mut held = BytesMut::new();
+    let mut spill: Option<Spill> = None;
     let mut total = 0u64;
     while let Some(frame) = body.frame().await {
         let Ok(data) = frame?.into_data() else { continue };
@@ -59,28 +69,62 @@ pub(crate) async fn upload(
         if total > limit {
             return Err(UploadError::TooLarge { limit });
         }
-        if tx.send(Piece::Data(data)).await.is_err() {
-            break; // the writer failed: its error is returned below
+        match &mut spill {
+            Some(spill) => spill.send(data).await,
+            None if held.len() + data.len() <= INLINE_MAX => held.extend_from_slice(&data),
+            None => spill.insert(Spill::start(store, held.split().freeze()).await).send(data).await,
         }
     }
-    let _ = tx.send(Piece::End).await;
-    drop(tx);
-    writer.await.map_err(|e| StoreError::Io(std::io::Error::other(e)))?.map_err(Into::into)
+    match spill {
+        Some(spill) => Ok(Uploaded::Stored(spill.finish().await?)),
+        None => Ok(Uploaded::Held(held.freeze())),
+    }
+}
+
+/// What the writing task receives.
+enum Piece {
+    Data(Bytes),
+    /// The body ended within the limit: commit. A channel that closes
+    /// without it (the upload failed) discards what was written.
+    End,
+}
+
+/// A blocking task streaming a large body into the CAS.
+struct Spill {
+    tx: mpsc::Sender<Piece>,
+    task: JoinHandle<Result<Integrity, StoreError>>,
+}
+
+impl Spill {
+    async fn start(store: &Store, first: Bytes) -> Spill {
+        let (tx, rx) = mpsc::channel(4);
+        let store = store.clone();
+        let task = tokio::task::spawn_blocking(move || write(&store, rx));
+        let mut spill = Spill { tx, task };
+        spill.send(first).await;
+        spill
+    }
+
+    /// Hands `data` to the writer; if it failed, its error comes from `finish`.
+    async fn send(&mut self, data: Bytes) {
+        let _ = self.tx.send(Piece::Data(data)).await;
+    }
+
+    /// Ends the body and commits it.
+    async fn finish(self) -> Result<Integrity, StoreError> {
+        let _ = self.tx.send(Piece::End).await;
+        drop(self.tx);
+        self.task.await.map_err(|e| StoreError::Io(std::io::Error::other(e)))?
+    }
 }
 
 /// Writes pieces until `End` (commit) or the channel closes (discard).
-fn write(store: &Store, mut rx: mpsc::Receiver<Piece>, keep_empty: bool) -> Result<Option<Integrity>, StoreError> {
-    use std::io::Write;
+fn write(store: &Store, mut rx: mpsc::Receiver<Piece>) -> Result<Integrity, StoreError> {
     let mut writer = store.cas_writer();
-    let mut empty = !keep_empty;
     while let Some(piece) = rx.blocking_recv() {
         match piece {
-            Piece::Data(data) => {
-                empty &= data.is_empty();
-                writer.write_all(&data)?;
-            }
-            Piece::End if empty => return Ok(None),
-            Piece::End => return writer.commit().map(Some),
+            Piece::Data(data) => std::io::Write::write_all(&mut writer, &data)?,
+            Piece::End => return writer.commit(),
         }
     }
     Err(StoreError::Io(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "the upload was abandoned")))
