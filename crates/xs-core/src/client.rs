@@ -63,6 +63,17 @@ impl Client {
         Ok(answer["version"].as_str().unwrap_or_default().to_string())
     }
 
+    /// The process id of the owner, as it reports it on `GET /version`
+    /// (`None` for an owner that does not say, such as cross-stream).
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Io`] when no owner answers.
+    pub fn owner_pid(&self) -> Result<Option<u32>> {
+        let answer: serde_json::Value = self.call(Request::get("/version".into()))?.json()?;
+        Ok(answer["pid"].as_u64().and_then(|pid| u32::try_from(pid).ok()))
+    }
+
     /// Appends `frame` (its topic, meta and TTL) with `payload` as its
     /// content; an empty payload means no hash, as in cross-stream.
     ///

@@ -183,7 +183,8 @@ impl Service {
 }
 
 fn version() -> Response<Body> {
-    let body = serde_json::json!({ "version": env!("CARGO_PKG_VERSION") }).to_string();
+    // The pid tells clients which process owns the store (`xs status`).
+    let body = serde_json::json!({ "version": env!("CARGO_PKG_VERSION"), "pid": std::process::id() }).to_string();
     response::whole(StatusCode::OK, "application/json", body)
 }
 
