@@ -239,6 +239,18 @@ impl Connection {
         })
     }
 
+    /// Stores `frame` with its id (the other half of an export).
+    ///
+    /// # Errors
+    ///
+    /// As [`Store::import`] and [`Client::import`].
+    pub fn import(&self, frame: Frame) -> Result<Frame> {
+        self.call(|backend| match backend {
+            Backend::Owner(owner) => owner.store.import(frame.clone()),
+            Backend::Client(client) => client.import(&frame),
+        })
+    }
+
     /// A read that survives a change of owner: see [`Follow`].
     ///
     /// # Errors

@@ -60,6 +60,14 @@ pub enum StoreError {
         /// What was given instead.
         kind: &'static str,
     },
+    /// A frame that cannot be imported with its id.
+    #[error("frame {id} cannot be imported: {reason}")]
+    NotImportable {
+        /// The frame's id.
+        id: Scru128Id,
+        /// Why not.
+        reason: &'static str,
+    },
     /// A stored record that does not decode.
     #[error("frame {id} is corrupt on disk: {reason}")]
     Corrupt {
@@ -107,6 +115,7 @@ impl StoreError {
                 | Self::InvalidId { .. }
                 | Self::InvalidHash { .. }
                 | Self::InvalidMeta { .. }
+                | Self::NotImportable { .. }
         ) || matches!(self, Self::Remote { status, .. } if (400..500).contains(status))
     }
 }

@@ -18,6 +18,12 @@ impl IdGen {
         Self { last: floor.unwrap_or(Scru128Id::from_u128(0)) }
     }
 
+    /// Counts `id` as issued (an imported frame keeps its id), so every
+    /// later id is above it.
+    pub(crate) fn observe(&mut self, id: Scru128Id) {
+        self.last = self.last.max(id);
+    }
+
     /// The next id: the clock's if it is ahead, else one past the last.
     pub(crate) fn next(&mut self) -> Scru128Id {
         let candidate = scru128::new();
@@ -47,5 +53,13 @@ mod tests {
         let mut ids = IdGen::new(Some(ahead));
         let (a, b) = (ids.next(), ids.next());
         assert!(ahead < a && a < b);
+    }
+
+    #[test]
+    fn issues_above_observed_ids() {
+        let mut ids = IdGen::new(None);
+        let later = successor(successor(ids.next()));
+        ids.observe(later);
+        assert!(ids.next() > later);
     }
 }

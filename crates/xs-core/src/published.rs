@@ -75,6 +75,11 @@ impl Published {
         lock(&self.ids).next()
     }
 
+    /// Counts `id` as issued, so every later id is above it.
+    pub(crate) fn observe_id(&self, id: Scru128Id) {
+        lock(&self.ids).observe(id);
+    }
+
     /// The newest published id (stored or ephemeral).
     pub(crate) fn head(&self) -> Option<Scru128Id> {
         lock(&self.state).head

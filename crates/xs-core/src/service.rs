@@ -175,10 +175,9 @@ impl Service {
         if frame.ttl == Some(TTL::Ephemeral) {
             return Err(Failure::Status(StatusCode::BAD_REQUEST, "an ephemeral frame cannot be imported".into()));
         }
-        Err(Failure::Status(
-            StatusCode::NOT_IMPLEMENTED,
-            format!("import of frame {} is not supported by this store yet", frame.id),
-        ))
+        let store = self.store.clone();
+        let frame = blocking(move || store.import(frame)).await?;
+        Ok(json(&frame, false))
     }
 }
 

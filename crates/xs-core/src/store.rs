@@ -143,6 +143,26 @@ impl Store {
         self.inner.committer.request(|reply| Command::Append(frame, reply))
     }
 
+    /// Stores `frame` with the id it carries (the other half of an export),
+    /// once it is durable. The id must be above the store's newest frame,
+    /// so an import goes into a new store, or one whose frames are all
+    /// older; ids issued after it are above it.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::NotImportable`] for an id not above the store's newest
+    /// or an ephemeral frame; otherwise as [`Store::append`].
+    pub fn import(&self, frame: Frame) -> Result<Frame> {
+        validate_topic(&frame.topic)?;
+        if let Some(meta) = &frame.meta {
+            check_meta(meta)?;
+        }
+        if frame.retention() == crate::ttl::TTL::Ephemeral {
+            return Err(StoreError::NotImportable { id: frame.id, reason: "ephemeral frames are never stored" });
+        }
+        self.inner.committer.request(|reply| Command::Import(frame, reply))
+    }
+
     /// The frame `id`, or `None` if there is none (or it expired).
     ///
     /// # Errors

@@ -38,6 +38,8 @@ const GATHER_YIELDS: usize = 4;
 /// A request to the writer, with the channel its answer goes to.
 pub(crate) enum Command {
     Append(Frame, mpsc::SyncSender<Result<Frame>>),
+    /// Store a frame with the id it has (from an export).
+    Import(Frame, mpsc::SyncSender<Result<Frame>>),
     Remove(Scru128Id, mpsc::SyncSender<Result<()>>),
     /// Drop frames whose `time:` TTL ran out (from the sweeper), by expiry key and id.
     Expire(Vec<(Vec<u8>, Scru128Id)>, mpsc::SyncSender<Result<()>>),
@@ -331,6 +333,10 @@ impl Batch<'_> {
                 let frame = self.append(frame);
                 self.acks.push(Ack::Append(frame, reply));
             }
+            Command::Import(frame, reply) => {
+                let frame = self.import(frame);
+                self.acks.push(Ack::Append(frame, reply));
+            }
             Command::SweepCas(..) => {}
             Command::Remove(id, reply) => {
                 let result = self
@@ -356,12 +362,34 @@ impl Batch<'_> {
     /// Adds `frame` to the batch. Its payload is checked here, on the writer
     /// thread, so a CAS sweep can never remove it between check and commit.
     fn append(&mut self, mut frame: Frame) -> Result<Frame> {
-        if let Some(hash) = &frame.hash
-            && !self.writer.cas.contains(hash)?
-        {
-            return Err(StoreError::HashNotFound(hash.to_string()));
-        }
+        self.check_payload(&frame)?;
         frame.id = self.writer.published.next_id();
+        self.store(frame)
+    }
+
+    /// Adds `frame` with its own id, which must be above the newest frame
+    /// published (or queued in this batch): stored ids keep rising, and
+    /// every live reader, whose cursor is at most the head, still gets it.
+    fn import(&mut self, frame: Frame) -> Result<Frame> {
+        self.check_payload(&frame)?;
+        if self.head.or(self.writer.published.head()).is_some_and(|head| frame.id <= head) {
+            let reason = "its id is not above the newest frame of this store (import into a new store)";
+            return Err(StoreError::NotImportable { id: frame.id, reason });
+        }
+        self.writer.published.observe_id(frame.id);
+        self.store(frame)
+    }
+
+    fn check_payload(&self, frame: &Frame) -> Result<()> {
+        match &frame.hash {
+            Some(hash) if !self.writer.cas.contains(hash)? => Err(StoreError::HashNotFound(hash.to_string())),
+            _ => Ok(()),
+        }
+    }
+
+    /// Writes `frame`, whose id is fresh, into the batch (or only publishes
+    /// it, when ephemeral).
+    fn store(&mut self, frame: Frame) -> Result<Frame> {
         self.head = Some(frame.id);
         let tables = &self.writer.tables;
         match frame.retention() {

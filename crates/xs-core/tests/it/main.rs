@@ -9,6 +9,7 @@ mod client;
 mod common;
 mod concurrency;
 mod crash;
+mod import;
 mod lifecycle;
 mod read;
 mod server;
