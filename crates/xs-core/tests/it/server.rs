@@ -216,8 +216,10 @@ fn import_route_checks_its_body() {
     assert_eq!(http(&sock, "POST /import", b"{not json").status, 400);
     let frame = serde_json::to_vec(&Frame::builder("imported").id(xs_core::Scru128Id::from_u128(42)).build()).unwrap();
     let answer = http(&sock, "POST /import", &frame);
-    assert_eq!(answer.status, 200, "{answer:?}");
-    assert_eq!(answer.json()["id"].as_str(), Some(xs_core::Scru128Id::from_u128(42).to_string().as_str()));
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    assert_eq!(answer.json()["id"], xs_core::Scru128Id::from_u128(42).to_string(), "the frame keeps its id");
+    let again = http(&sock, "POST /import", &frame);
+    assert_eq!(again.status, 400, "an id not above the newest is refused: {}", again.text());
 }
 
 #[test]
