@@ -17,7 +17,6 @@ pub use xs_core::Role;
 const MAX_BODY: u64 = 1 << 40;
 
 /// The name `xs status` gives a role.
-#[expect(dead_code, reason = "used by xs status, next")]
 pub fn role_name(role: Role) -> &'static str {
     match role {
         Role::Owner => "owner",
@@ -63,6 +62,20 @@ impl Backend {
     /// This process's role for the store, as of now.
     pub fn role(&self) -> Role {
         self.connection.role()
+    }
+
+    /// The process id of the store's owner (this one, or the socket's).
+    ///
+    /// # Errors
+    ///
+    /// Io errors asking the owner.
+    pub fn owner_pid(&self) -> Result<Option<u32>> {
+        self.connection.owner_pid()
+    }
+
+    /// The store's directory.
+    pub fn path(&self) -> &Path {
+        self.connection.path()
     }
 
     /// Appends `frame` with `payload` as its content (none, or empty: no hash).
@@ -120,6 +133,16 @@ impl Backend {
     /// [`xs_core::StoreError::InvalidTopic`]; storage and io errors.
     pub fn last(&self, topic: &str, n: usize) -> Result<Vec<Frame>> {
         self.connection.last(topic, n)
+    }
+
+    /// Stores `frame` as it is, id included (the other half of an export).
+    ///
+    /// # Errors
+    ///
+    /// The store refuses an id not above its newest, or an ephemeral frame;
+    /// [`xs_core::StoreError::HashNotFound`] when its payload is missing.
+    pub fn import(&self, frame: Frame) -> Result<Frame> {
+        self.connection.import(frame)
     }
 
     /// Starts a read.

@@ -12,10 +12,12 @@
 mod args;
 mod backend;
 pub mod commands;
+mod dump;
 mod error;
 mod follow;
 mod frame;
 mod json;
+mod lifecycle;
 mod location;
 mod payload;
 

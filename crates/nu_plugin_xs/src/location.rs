@@ -22,26 +22,35 @@ use crate::error::invalid;
 /// When the engine cannot be asked, or no home directory is known.
 pub fn store_path(engine: &EngineInterface, call: &EvaluatedCall) -> Result<Spanned<PathBuf>, LabeledError> {
     let (raw, span) = match call.get_flag::<Spanned<String>>("store")? {
-        Some(flag) => (PathBuf::from(flag.item), flag.span),
-        None => (configured(engine, call.head)?, call.head),
+        Some(flag) => (flag.item, flag.span),
+        None => (configured(engine, call.head)?.to_string_lossy().into_owned(), call.head),
     };
+    Ok(Spanned { item: user_path(engine, &raw)?, span })
+}
+
+/// `raw`, a path the user typed, made absolute against their directory.
+///
+/// # Errors
+///
+/// When the engine cannot be asked.
+pub fn user_path(engine: &EngineInterface, raw: &str) -> Result<PathBuf, LabeledError> {
+    let home = env_string(engine, "HOME")?;
     let cwd = PathBuf::from(engine.get_current_dir()?);
-    Ok(Spanned { item: absolute(&cwd, &raw), span })
+    Ok(absolute(&cwd, &expand_tilde(raw, home.as_deref())))
 }
 
 /// The path from the environment, the plugin config, or the data dir.
 fn configured(engine: &EngineInterface, head: Span) -> Result<PathBuf, LabeledError> {
-    let home = env_string(engine, "HOME")?;
     if let Some(path) = env_string(engine, "XS_STORE")? {
-        return Ok(expand_tilde(&path, home.as_deref()));
+        return Ok(PathBuf::from(path));
     }
     if let Some(path) = engine.get_plugin_config()?.as_ref().and_then(config_store) {
-        return Ok(expand_tilde(&path, home.as_deref()));
+        return Ok(PathBuf::from(path));
     }
     if let Some(data) = env_string(engine, "XDG_DATA_HOME")? {
         return Ok(Path::new(&data).join("xs"));
     }
-    match home {
+    match env_string(engine, "HOME")? {
         Some(home) => Ok(Path::new(&home).join(".local/share/xs")),
         None => Err(invalid("no store given and no home directory", "which store?", head)
             .with_help("pass --store <path> or set $env.XS_STORE")),

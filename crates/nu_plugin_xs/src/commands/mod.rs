@@ -6,18 +6,24 @@ mod append;
 mod cas;
 mod cas_put;
 mod cat;
+mod export;
 mod get;
 mod id;
 mod id_pack;
 mod id_unpack;
+mod import;
 mod last;
 mod remove;
+mod serve;
+mod status;
 mod xs;
 
-use nu_plugin::PluginCommand;
-use nu_protocol::{Category, Signature, SyntaxShape};
+use std::path::PathBuf;
 
-use crate::XsPlugin;
+use nu_plugin::{EngineInterface, PluginCommand};
+use nu_protocol::{Category, LabeledError, Record, Signature, Span, SyntaxShape, Value};
+
+use crate::{XsPlugin, dump::Summary, location};
 
 /// Every command the plugin offers.
 pub fn all() -> Vec<Box<dyn PluginCommand<Plugin = XsPlugin>>> {
@@ -33,6 +39,10 @@ pub fn all() -> Vec<Box<dyn PluginCommand<Plugin = XsPlugin>>> {
         Box::new(id::Id),
         Box::new(id_unpack::IdUnpack),
         Box::new(id_pack::IdPack),
+        Box::new(export::Export),
+        Box::new(import::Import),
+        Box::new(serve::Serve),
+        Box::new(status::Status),
     ]
 }
 
@@ -44,6 +54,20 @@ fn signature(name: &str) -> Signature {
         "the store directory (default: $env.XS_STORE, then the plugin config, then ~/.local/share/xs)",
         None,
     )
+}
+
+/// A path argument, resolved against the user's current directory.
+fn user_path(engine: &EngineInterface, raw: &str) -> Result<PathBuf, LabeledError> {
+    location::user_path(engine, raw)
+}
+
+/// `{frames, payloads}` of an export or import.
+fn summary_value(summary: &Summary, span: Span) -> Value {
+    let count = |n: usize| Value::int(i64::try_from(n).unwrap_or(i64::MAX), span);
+    let mut record = Record::new();
+    record.push("frames", count(summary.frames));
+    record.push("payloads", count(summary.payloads));
+    Value::record(record, span)
 }
 
 /// A plugin test harness whose `$env.XS_STORE` is a fresh directory.

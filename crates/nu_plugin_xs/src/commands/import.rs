@@ -1,0 +1,63 @@
+//! `xs import`: a dump from `xs export` into the store, ids and bytes kept.
+
+use nu_plugin::{EngineInterface, EvaluatedCall, PluginCommand};
+use nu_protocol::{Example, LabeledError, PipelineData, Signature, Spanned, SyntaxShape, Type};
+
+use crate::{XsPlugin, dump, error};
+
+/// `xs import <dir>`.
+pub struct Import;
+
+impl PluginCommand for Import {
+    type Plugin = XsPlugin;
+
+    fn name(&self) -> &str {
+        "xs import"
+    }
+
+    fn description(&self) -> &str {
+        "Store a dump written by `xs export`, keeping every frame's id and payload bytes"
+    }
+
+    fn extra_description(&self) -> &str {
+        "Frames keep their ids, so the store must be new, or hold only older frames. Every \
+         payload is checked against its hash before any frame is stored; frames already in the \
+         store unchanged are skipped, so an interrupted import can be run again."
+    }
+
+    fn signature(&self) -> Signature {
+        super::signature(self.name())
+            .required("dir", SyntaxShape::Filepath, "a directory written by `xs export`")
+            .input_output_type(Type::Nothing, Type::record())
+    }
+
+    fn examples(&self) -> Vec<Example<'_>> {
+        vec![Example {
+            example: "xs import backup --store restored",
+            description: "Restore ./backup into a new store",
+            result: None,
+        }]
+    }
+
+    fn run(
+        &self,
+        plugin: &XsPlugin,
+        engine: &EngineInterface,
+        call: &EvaluatedCall,
+        _input: PipelineData,
+    ) -> Result<PipelineData, LabeledError> {
+        let dir: Spanned<String> = call.req(0)?;
+        let path = super::user_path(engine, &dir.item)?;
+        let backend = plugin.backend(engine, call)?;
+        let summary = dump::import(&backend, &path).map_err(error::at(dir.span))?;
+        Ok(PipelineData::value(super::summary_value(&summary, call.head), None))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn test_examples() {
+        super::super::test_examples(&super::Import);
+    }
+}

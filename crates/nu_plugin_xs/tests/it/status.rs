@@ -1,0 +1,74 @@
+//! `xs status`, `xs serve`, and bare `xs`.
+
+use std::{
+    path::Path,
+    process::Command,
+    time::{Duration, Instant},
+};
+
+use serde_json::json;
+
+use crate::common::{DEADLINE, Shell};
+
+#[test]
+fn status_of_an_owned_store() {
+    let shell = Shell::new();
+    let status = shell.json(
+        r#"xs append a | ignore; xs append xs.handler.sum.register | ignore; xs append xs.handler.sum.active | ignore;
+           xs append xs.generator.tick.spawn | ignore; xs status"#,
+    );
+    assert_eq!(status["store"], json!(shell.store().to_string_lossy()));
+    assert_eq!(status["role"], "owner");
+    assert!(status["owner_pid"].as_u64().unwrap() > 0);
+    assert_eq!(status["frames"], 4);
+    assert_eq!(status["handlers"][0]["name"], "sum");
+    assert_eq!(status["handlers"][0]["state"], "active");
+    assert_eq!(
+        status["generators"],
+        json!([{"name": "tick", "state": "spawned", "since": status["generators"][0]["since"]}])
+    );
+}
+
+#[test]
+fn serve_owns_the_store_until_ctrl_c() {
+    let shell = Shell::new();
+    let server = shell.spawn("xs serve");
+    wait_for(&shell.store().join("sock"));
+    let status = shell.json("xs status");
+    assert_eq!(status["role"], "client");
+    let owner = status["owner_pid"].as_u64().unwrap();
+    assert_eq!(parent_of(owner), server.pid(), "the owner is the serving nu's plugin");
+    assert_eq!(shell.json("xs append via-server | get topic"), json!("via-server"));
+    // A second serve refuses: the store is served already.
+    assert!(shell.fails("xs serve").contains("already served by process"));
+    assert!(Command::new("kill").args(["-INT", &server.pid().to_string()]).status().unwrap().success());
+    server.wait(DEADLINE);
+    assert_eq!(shell.json("xs status | get role"), json!("owner"));
+    assert_eq!(shell.json("xs cat | get topic"), json!(["via-server"]));
+}
+
+#[test]
+fn bare_xs_prints_the_help() {
+    let shell = Shell::new();
+    let help = shell.json("xs");
+    let help = help.as_str().unwrap();
+    for command in ["xs append", "xs cat", "xs cas put", "xs id unpack", "xs export", "xs status"] {
+        assert!(help.contains(command), "{command} missing from:\n{help}");
+    }
+}
+
+/// Waits for `path` to exist, within the deadline.
+fn wait_for(path: &Path) {
+    let deadline = Instant::now() + DEADLINE;
+    while !path.exists() {
+        assert!(Instant::now() < deadline, "{} never appeared", path.display());
+        // Polling a file's appearance; there is nothing to wait on.
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+fn parent_of(pid: u64) -> u32 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status.lines().find(|l| l.starts_with("PPid:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
