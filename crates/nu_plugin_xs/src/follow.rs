@@ -16,12 +16,35 @@
 use std::time::Duration;
 
 use nu_protocol::{ListStream, Signals, Span, Value};
-use xs_core::{Frame, Next, PULSE, THRESHOLD};
+use xs_core::{FollowOption, Frame, Next, PULSE, ReadOptions, THRESHOLD, TopicFilter};
 
 use crate::{backend::FrameSource, error, frame};
 
 /// The longest a single poll waits before checking for Ctrl-C.
 const TICK: Duration = Duration::from_millis(50);
+
+/// Which of the read's markers reach the user.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Markers {
+    /// `xs.threshold`, the end of history.
+    pub threshold: bool,
+    /// `xs.pulse`, the heartbeat.
+    pub pulse: bool,
+}
+
+impl Markers {
+    /// None: only stored frames.
+    pub const NONE: Markers = Markers { threshold: false, pulse: false };
+
+    /// For `xs cat`: the pulse when asked for; the threshold unless a topic
+    /// filter leaves it out (`-T clip` gives clips only; `-T clip,xs.threshold`
+    /// keeps it), so `xs cat -f -T clip | first 3` is three clips.
+    pub fn for_read(options: &ReadOptions) -> Markers {
+        let threshold =
+            options.topic.as_deref().is_none_or(|spec| TopicFilter::parse(spec).is_ok_and(|f| f.matches(THRESHOLD)));
+        Markers { threshold, pulse: matches!(options.follow, FollowOption::WithHeartbeat(_)) }
+    }
+}
 
 /// Frames of a read, as record values.
 pub struct FrameStream {
@@ -29,15 +52,15 @@ pub struct FrameStream {
     signals: Signals,
     span: Span,
     detail: bool,
-    markers: bool,
+    markers: Markers,
     done: bool,
     /// The engine's process: the plugin's parent.
     parent: u32,
 }
 
 impl FrameStream {
-    /// A stream over `source`; `markers` keeps `xs.threshold` / `xs.pulse`.
-    pub fn new(source: FrameSource, signals: Signals, span: Span, detail: bool, markers: bool) -> Self {
+    /// A stream over `source`, keeping the `markers` asked for.
+    pub fn new(source: FrameSource, signals: Signals, span: Span, detail: bool, markers: Markers) -> Self {
         let parent = std::os::unix::process::parent_id();
         FrameStream { source, signals, span, detail, markers, done: false, parent }
     }
@@ -54,7 +77,11 @@ impl FrameStream {
     }
 
     fn wanted(&self, frame: &Frame) -> bool {
-        self.markers || !(frame.topic == THRESHOLD || frame.topic == PULSE)
+        match frame.topic.as_str() {
+            THRESHOLD => self.markers.threshold,
+            PULSE => self.markers.pulse,
+            _ => true,
+        }
     }
 }
 
@@ -74,5 +101,21 @@ impl Iterator for FrameStream {
             }
         }
         None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_topic_filter_decides_the_threshold() {
+        let read = |topic: Option<&str>| ReadOptions { topic: topic.map(String::from), ..ReadOptions::default() };
+        assert!(Markers::for_read(&read(None)).threshold);
+        assert!(!Markers::for_read(&read(Some("clip"))).threshold);
+        assert!(Markers::for_read(&read(Some("clip,xs.threshold"))).threshold);
+        assert!(Markers::for_read(&read(Some("xs.*"))).threshold);
+        let pulse = ReadOptions { follow: FollowOption::WithHeartbeat(Duration::from_secs(1)), ..read(Some("clip")) };
+        assert_eq!(Markers::for_read(&pulse), Markers { threshold: false, pulse: true });
     }
 }

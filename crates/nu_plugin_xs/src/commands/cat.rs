@@ -6,7 +6,10 @@ use nu_plugin::{EngineInterface, EvaluatedCall, PluginCommand};
 use nu_protocol::{Example, LabeledError, PipelineData, Signature, Spanned, SyntaxShape, Type, Value};
 use xs_core::{FollowOption, ReadOptions};
 
-use crate::{XsPlugin, args, error, follow::FrameStream};
+use crate::{
+    XsPlugin, args, error,
+    follow::{FrameStream, Markers},
+};
 
 /// `xs cat`.
 pub struct Cat;
@@ -23,9 +26,9 @@ impl PluginCommand for Cat {
     }
 
     fn extra_description(&self) -> &str {
-        "When following, an ephemeral xs.threshold frame marks the end of history, and with \
-         --pulse an ephemeral xs.pulse frame arrives every period. A follow runs until Ctrl-C \
-         or until its consumer stops (`xs cat -f | first 3`)."
+        "When following, an ephemeral xs.threshold frame marks the end of history (left out when \
+         --topic does not match it), and with --pulse an ephemeral xs.pulse frame arrives every \
+         period. A follow runs until Ctrl-C or until its consumer stops (`xs cat -f | first 3`)."
     }
 
     fn signature(&self) -> Signature {
@@ -80,9 +83,10 @@ impl PluginCommand for Cat {
         _input: PipelineData,
     ) -> Result<PipelineData, LabeledError> {
         let options = read_options(call)?;
+        let markers = Markers::for_read(&options);
         let source = plugin.backend(engine, call)?.read(options).map_err(error::at(call.head))?;
         let detail = call.has_flag("detail")?;
-        let stream = FrameStream::new(source, engine.signals().clone(), call.head, detail, true);
+        let stream = FrameStream::new(source, engine.signals().clone(), call.head, detail, markers);
         Ok(PipelineData::list_stream(stream.into_list_stream(), None))
     }
 }

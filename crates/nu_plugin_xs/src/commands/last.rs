@@ -4,7 +4,11 @@ use nu_plugin::{EngineInterface, EvaluatedCall, PluginCommand};
 use nu_protocol::{Example, LabeledError, PipelineData, Signature, Spanned, SyntaxShape, Type, Value};
 use xs_core::{FollowOption, ReadOptions};
 
-use crate::{XsPlugin, args, error, follow::FrameStream, frame};
+use crate::{
+    XsPlugin, args, error,
+    follow::{FrameStream, Markers},
+    frame,
+};
 
 /// `xs last [topic] [n]`.
 pub struct Last;
@@ -75,7 +79,7 @@ impl PluginCommand for Last {
         if call.has_flag("follow")? {
             let options = ReadOptions::builder().follow(FollowOption::On).topic(topic).last(n.unwrap_or(1)).build();
             let source = backend.read(options).map_err(error::at(call.head))?;
-            let stream = FrameStream::new(source, engine.signals().clone(), call.head, detail, false);
+            let stream = FrameStream::new(source, engine.signals().clone(), call.head, detail, Markers::NONE);
             return Ok(PipelineData::list_stream(stream.into_list_stream(), None));
         }
         let frames = backend.last(&topic, n.unwrap_or(1)).map_err(error::at(topic_span))?;

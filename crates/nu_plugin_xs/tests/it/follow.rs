@@ -33,8 +33,8 @@ fn sees_appends_from_another_nu_then_first_ends_it() {
 #[test]
 fn first_ends_a_follow_of_an_empty_store_when_frames_come() {
     let shell = Shell::new();
-    let mut follower =
-        shell.spawn(&format!("xs cat -f --new -T clip | {PRINT} | where topic == clip | first 2 | to json -r"));
+    let mut follower = shell
+        .spawn(&format!("xs cat -f --new -T clip,xs.threshold | {PRINT} | where topic == clip | first 2 | to json -r"));
     assert_eq!(follower.json_line(WAIT)["topic"], "xs.threshold");
     shell.json("xs append other");
     let a = shell.json("xs append clip");
@@ -43,6 +43,15 @@ fn first_ends_a_follow_of_an_empty_store_when_frames_come() {
     assert_eq!(follower.json_line(WAIT), b);
     let out = follower.wait(DEADLINE);
     assert!(out.status.success());
+}
+
+#[test]
+fn a_topic_filter_leaves_the_threshold_out() {
+    let shell = Shell::new();
+    shell.json("xs append clip; xs append other; xs append clip");
+    assert_eq!(shell.json("xs cat -f -T clip | first 2 | get topic"), json!(["clip", "clip"]));
+    let topics = shell.json("xs cat -f -T [clip xs.threshold] | first 3 | get topic");
+    assert_eq!(topics, json!(["clip", "clip", "xs.threshold"]));
 }
 
 #[test]
