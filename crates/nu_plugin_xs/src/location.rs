@@ -7,7 +7,7 @@
 //! process's own are not the shell's. A relative path resolves against the
 //! user's current directory.
 
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 
 use nu_plugin::{EngineInterface, EvaluatedCall};
 use nu_protocol::{LabeledError, Span, Spanned, Value};
@@ -79,8 +79,20 @@ fn expand_tilde(path: &str, home: Option<&str>) -> PathBuf {
     }
 }
 
+/// `path` against `cwd`, with `.` and `..` resolved lexically, as Nushell
+/// resolves the paths it expands.
 fn absolute(cwd: &Path, path: &Path) -> PathBuf {
-    if path.is_absolute() { path.to_path_buf() } else { cwd.join(path) }
+    let mut out = PathBuf::new();
+    for part in cwd.join(path).components() {
+        match part {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -92,6 +104,7 @@ mod tests {
     fn relative_paths_resolve_against_the_users_cwd() {
         assert_eq!(absolute(Path::new("/home/u"), Path::new("s")), PathBuf::from("/home/u/s"));
         assert_eq!(absolute(Path::new("/home/u"), Path::new("/s")), PathBuf::from("/s"));
+        assert_eq!(absolute(Path::new("/home/u/a"), Path::new("../s/./t")), PathBuf::from("/home/u/s/t"));
     }
 
     #[test]

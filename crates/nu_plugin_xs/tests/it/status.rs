@@ -30,6 +30,24 @@ fn status_of_an_owned_store() {
 }
 
 #[test]
+fn the_store_comes_from_the_flag_the_env_the_config_or_home() {
+    let shell = Shell::new();
+    let dir = shell.dir.path().to_string_lossy().into_owned();
+    let store = |setup: &str| shell.json(&format!("{setup}; xs status | get store"));
+    assert_eq!(store("ignore"), json!(format!("{dir}/store")));
+    assert_eq!(store("$env.XS_STORE = 'rel'"), json!(format!("{dir}/rel")));
+    let unset = "hide-env XS_STORE; hide-env -i XDG_DATA_HOME";
+    assert_eq!(store(&format!("{unset}; $env.config.plugins = {{xs: {{store: cfg}}}}")), json!(format!("{dir}/cfg")));
+    assert_eq!(store(&format!("{unset}; $env.HOME = $env.PWD")), json!(format!("{dir}/.local/share/xs")));
+    assert_eq!(
+        store(&format!("{unset}; $env.XDG_DATA_HOME = ($env.PWD | path join data)")),
+        json!(format!("{dir}/data/xs"))
+    );
+    let flagged = shell.json("mkdir sub; cd sub; xs status --store '../flagged' | get store");
+    assert_eq!(flagged, json!(format!("{dir}/flagged")));
+}
+
+#[test]
 fn serve_owns_the_store_until_ctrl_c() {
     let shell = Shell::new();
     let server = shell.spawn("xs serve");
