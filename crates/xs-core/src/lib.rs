@@ -21,6 +21,7 @@
 //! others reach it through the owner's unix socket.
 
 mod cas;
+mod checkpoint;
 mod chunked;
 mod client;
 mod codec;
@@ -30,6 +31,8 @@ mod exchange;
 mod follow;
 mod frame;
 mod id;
+#[cfg(feature = "processor")]
+pub mod processor;
 mod published;
 mod query;
 mod read;
@@ -50,6 +53,7 @@ mod wire;
 mod writer;
 
 pub use cas::{CasWriter, INLINE_MAX};
+pub use checkpoint::Checkpoint;
 pub use client::Client;
 pub use connection::{Connection, Role};
 pub use error::{Result, StoreError};

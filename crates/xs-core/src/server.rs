@@ -34,6 +34,11 @@ pub struct ServeOptions {
     /// larger ones are answered 413. Default: 1 GiB.
     #[builder(default = 1 << 30)]
     pub max_body: u64,
+    /// Run the store's processor (its handlers) while serving. Default:
+    /// on; every owner runs it. Off for a server that only relays.
+    #[cfg(feature = "processor")]
+    #[builder(default = true)]
+    pub processor: bool,
 }
 
 impl Default for ServeOptions {
@@ -72,6 +77,9 @@ impl Server {
 
     /// Serves until `shutdown` completes, then shuts down in order (see the
     /// module docs) and closes the store. Must run inside a tokio runtime.
+    /// Starts the store's processor first (unless
+    /// [`ServeOptions::processor`] is off), without waiting for it, and
+    /// stops it before the store closes.
     ///
     /// # Errors
     ///
@@ -79,6 +87,7 @@ impl Server {
     pub async fn run(self, shutdown: impl Future<Output = ()>) -> Result<()> {
         let Server { store, options, listener, socket } = self;
         let listener = UnixListener::from_std(listener)?;
+        let processor = processor(&store, &options)?;
         let (stop, stopping) = watch::channel(false);
         let service = Service { store: store.clone(), max_body: options.max_body, stop: stopping };
         let graceful = GracefulShutdown::new();
@@ -98,6 +107,8 @@ impl Server {
         let _ = stop.send(true);
         drain(graceful, connections).await;
         drop(service);
+        // Handlers commit what they finished and record `.stopped` while the store is open.
+        let _ = tokio::task::spawn_blocking(move || drop(processor)).await;
         store.close();
         tracing::info!(store = %store.path().display(), "server stopped");
         Ok(())
@@ -126,6 +137,17 @@ impl Server {
         })?;
         Ok(ServerHandle { stop: Some(stop), thread: Some(thread) })
     }
+}
+
+/// The processor an owner runs, if it runs one.
+#[cfg(feature = "processor")]
+fn processor(store: &Store, options: &ServeOptions) -> Result<Option<crate::processor::Processor>> {
+    options.processor.then(|| crate::processor::Processor::spawn(store.clone())).transpose()
+}
+
+#[cfg(not(feature = "processor"))]
+fn processor(_store: &Store, _options: &ServeOptions) -> Result<Option<()>> {
+    Ok(None)
 }
 
 /// Serves `store` on `<store>/sock` with default options until `shutdown`

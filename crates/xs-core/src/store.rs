@@ -17,6 +17,7 @@ use ssri::Integrity;
 
 use crate::{
     cas::{Cas, CasWriter},
+    checkpoint::Checkpoint,
     error::{Result, StoreError},
     frame::Frame,
     published::Published,
@@ -48,6 +49,7 @@ pub struct Store {
 struct Inner {
     path: PathBuf,
     tables: Tables,
+    checkpoints: Keyspace,
     cas: Cas,
     published: Arc<Published>,
     committer: Arc<Committer>,
@@ -92,6 +94,7 @@ impl Store {
         let expiry: Keyspace = keyspace("expiry")?;
         let cas = Cas::new(path.join("cas"), keyspace("cas_inline")?);
         let meta: Keyspace = keyspace("meta")?;
+        let checkpoints: Keyspace = keyspace("checkpoints")?;
         let head = tables.last_id()?;
         let floor = head.max(crate::writer::high_water(&meta)?);
         let published = Arc::new(Published::new(head, floor));
@@ -100,13 +103,15 @@ impl Store {
             tables: tables.clone(),
             expiry: expiry.clone(),
             meta,
+            checkpoints: checkpoints.clone(),
             cas: cas.clone(),
             published: published.clone(),
             durable: durability == Durability::Sync,
         };
         let committer = Arc::new(Committer::new(writer));
         let sweeper = Sweeper::spawn(expiry, committer.clone())?;
-        let inner = Inner { path, tables, cas, published, committer, sweeper: Mutex::new(Some(sweeper)), _db: db };
+        let inner =
+            Inner { path, tables, checkpoints, cas, published, committer, sweeper: Mutex::new(Some(sweeper)), _db: db };
         Ok(Store { inner: Arc::new(inner) })
     }
 
@@ -141,6 +146,47 @@ impl Store {
             check_meta(meta)?;
         }
         self.inner.committer.request(|reply| Command::Append(frame, reply))
+    }
+
+    /// Appends `frames` and writes `checkpoint`, all or nothing: they
+    /// are committed in one batch under one sync, so after a crash either
+    /// all of them are there or none is. Returns the frames with their
+    /// ids, which are consecutive in the batch's order (other appends may
+    /// not come between them).
+    ///
+    /// # Errors
+    ///
+    /// As [`Store::append`], for any of the frames; then nothing is written.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use xs_core::{Checkpoint, Frame, Store};
+    /// # let dir = tempfile::tempdir()?;
+    /// let store = Store::new(dir.path())?;
+    /// let frames = vec![Frame::builder("a").build(), Frame::builder("b").build()];
+    /// let appended = store.append_batch(frames, Some(Checkpoint::new(b"me", vec![1])))?;
+    /// assert!(appended[0].id < appended[1].id);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn append_batch(&self, frames: Vec<Frame>, checkpoint: Option<Checkpoint>) -> Result<Vec<Frame>> {
+        for frame in &frames {
+            validate_topic(&frame.topic)?;
+            if let Some(meta) = &frame.meta {
+                check_meta(meta)?;
+            }
+        }
+        self.inner.committer.request(|reply| Command::Batch(frames, checkpoint, reply))
+    }
+
+    /// The value of the checkpoint `key`, as last written by
+    /// [`Store::append_batch`].
+    ///
+    /// # Errors
+    ///
+    /// Storage errors.
+    pub fn checkpoint(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        Ok(self.inner.checkpoints.get(key)?.map(|value| value.to_vec()))
     }
 
     /// Stores `frame` with the id it carries (the other half of an export),

@@ -21,6 +21,7 @@ use scru128::Scru128Id;
 
 use crate::{
     cas::Cas,
+    checkpoint::Checkpoint,
     codec,
     error::{Result, StoreError},
     frame::Frame,
@@ -40,6 +41,8 @@ pub(crate) enum Command {
     Append(Frame, mpsc::SyncSender<Result<Frame>>),
     /// Store a frame with the id it has (from an export).
     Import(Frame, mpsc::SyncSender<Result<Frame>>),
+    /// Append frames, and write a checkpoint, all or nothing.
+    Batch(Vec<Frame>, Option<Checkpoint>, mpsc::SyncSender<Result<Vec<Frame>>>),
     Remove(Scru128Id, mpsc::SyncSender<Result<()>>),
     /// Drop frames whose `time:` TTL ran out (from the sweeper), by expiry key and id.
     Expire(Vec<(Vec<u8>, Scru128Id)>, mpsc::SyncSender<Result<()>>),
@@ -192,6 +195,8 @@ pub(crate) struct Writer {
     /// Holds the highest id ever issued, so ids keep rising after the newest
     /// frames are removed or were ephemeral.
     pub(crate) meta: Keyspace,
+    /// Checkpoints written with [`Command::Batch`].
+    pub(crate) checkpoints: Keyspace,
     pub(crate) cas: Cas,
     pub(crate) published: Arc<Published>,
     pub(crate) durable: bool,
@@ -323,6 +328,7 @@ struct Batch<'w> {
 
 enum Ack {
     Append(Result<Frame>, mpsc::SyncSender<Result<Frame>>),
+    Batch(Result<Vec<Frame>>, mpsc::SyncSender<Result<Vec<Frame>>>),
     Remove(Result<()>, mpsc::SyncSender<Result<()>>),
 }
 
@@ -336,6 +342,10 @@ impl Batch<'_> {
             Command::Import(frame, reply) => {
                 let frame = self.import(frame);
                 self.acks.push(Ack::Append(frame, reply));
+            }
+            Command::Batch(frames, checkpoint, reply) => {
+                let frames = self.append_all(frames, checkpoint);
+                self.acks.push(Ack::Batch(frames, reply));
             }
             Command::SweepCas(..) => {}
             Command::Remove(id, reply) => {
@@ -365,6 +375,26 @@ impl Batch<'_> {
         self.check_payload(&frame)?;
         frame.id = self.writer.published.next_id();
         self.store(frame)
+    }
+
+    /// Adds every frame of `frames`, then `checkpoint`, to the batch; when
+    /// one frame's payload is missing, none of them (and no checkpoint).
+    /// They commit in the same fjall batch, so they are durable together.
+    fn append_all(&mut self, frames: Vec<Frame>, checkpoint: Option<Checkpoint>) -> Result<Vec<Frame>> {
+        for frame in &frames {
+            self.check_payload(frame)?;
+        }
+        let appended = frames
+            .into_iter()
+            .map(|mut frame| {
+                frame.id = self.writer.published.next_id();
+                self.store(frame)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        if let Some(Checkpoint { key, value }) = checkpoint {
+            self.batch.insert(&self.writer.checkpoints, key, value);
+        }
+        Ok(appended)
     }
 
     /// Adds `frame` with its own id, which must be above the newest frame
@@ -444,6 +474,7 @@ impl Batch<'_> {
             match ack {
                 Ack::Append(r, reply) => drop(reply.send(if result.is_ok() { r } else { Err(failed()) })),
                 Ack::Remove(r, reply) => drop(reply.send(if result.is_ok() { r } else { Err(failed()) })),
+                Ack::Batch(r, reply) => drop(reply.send(if result.is_ok() { r } else { Err(failed()) })),
             }
         }
     }

@@ -11,6 +11,8 @@ mod concurrency;
 mod crash;
 mod import;
 mod lifecycle;
+mod processor_common;
+mod processor_handler;
 mod read;
 mod server;
 mod takeover;

@@ -1,0 +1,283 @@
+//! Lifecycle topics, and the restart rules that read them.
+//!
+//! In (appended by users): `xs.handler.<name>.register` (payload: the
+//! script) and `.unregister`. Out (appended by the processor, each with
+//! `meta.handler_id`, the id of the register frame it is about):
+//! `.active`, `.invalid`, `.failed`, `.done`, `.unregistered`,
+//! `.replaced`, `.stopped` (the owner shut down: it runs again under the
+//! next owner).
+//!
+//! At owner start the processor replays only these topics (through the
+//! topic index) into a [`History`] and asks it for a [`Plan`] per name:
+//! what was stopped by request or ended by itself stays stopped; what was
+//! running runs again; a register that never became active (the owner
+//! died first) is tried, and if it proves invalid the last version that
+//! was active runs instead; at most one instance per name.
+
+use std::collections::BTreeMap;
+
+use scru128::Scru128Id;
+use serde_json::{Map, Value as Json};
+
+use crate::frame::Frame;
+
+/// The prefix of every handler lifecycle topic.
+pub(crate) const HANDLER: &str = "xs.handler";
+/// The prefix of module topics: `xs.module.<name>`.
+pub(crate) const MODULE: &str = "xs.module";
+
+/// One lifecycle event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Event {
+    Register,
+    Unregister,
+    Active,
+    Invalid,
+    Failed,
+    Done,
+    Unregistered,
+    Replaced,
+    Stopped,
+}
+
+impl Event {
+    const ALL: [Event; 9] = [
+        Event::Register,
+        Event::Unregister,
+        Event::Active,
+        Event::Invalid,
+        Event::Failed,
+        Event::Done,
+        Event::Unregistered,
+        Event::Replaced,
+        Event::Stopped,
+    ];
+
+    /// The last segment of the event's topic.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Event::Register => "register",
+            Event::Unregister => "unregister",
+            Event::Active => "active",
+            Event::Invalid => "invalid",
+            Event::Failed => "failed",
+            Event::Done => "done",
+            Event::Unregistered => "unregistered",
+            Event::Replaced => "replaced",
+            Event::Stopped => "stopped",
+        }
+    }
+}
+
+/// `xs.handler.clip.sum.active` → (`clip.sum`, [`Event::Active`]).
+pub(crate) fn parse(topic: &str) -> Option<(&str, Event)> {
+    let rest = topic.strip_prefix(HANDLER)?.strip_prefix('.')?;
+    let (name, event) = rest.rsplit_once('.')?;
+    Event::ALL.into_iter().find(|e| e.as_str() == event).map(|e| (name, e))
+}
+
+/// The topic of `event` for handler `name`.
+pub(crate) fn topic(name: &str, event: Event) -> String {
+    format!("{HANDLER}.{name}.{}", event.as_str())
+}
+
+/// A lifecycle frame about the handler registered by `handler_id`, with
+/// `extra` fields (`error`, `frame_id`) in its meta.
+pub(crate) fn frame(name: &str, event: Event, handler_id: Scru128Id, extra: &[(&str, Json)]) -> Frame {
+    let mut meta = Map::new();
+    meta.insert("handler_id".into(), handler_id.to_string().into());
+    for (key, value) in extra {
+        meta.insert((*key).into(), value.clone());
+    }
+    Frame::builder(topic(name, event)).meta(Json::Object(meta)).build()
+}
+
+/// The register frame an output event is about.
+fn subject(frame: &Frame) -> Option<Scru128Id> {
+    frame.meta.as_ref()?.get("handler_id")?.as_str()?.parse().ok()
+}
+
+/// What the lifecycle frames say, per handler name.
+#[derive(Default)]
+pub(crate) struct History {
+    names: BTreeMap<String, Name>,
+}
+
+#[derive(Default)]
+struct Name {
+    registers: BTreeMap<Scru128Id, Frame>,
+    /// The newest register not yet resolved (active or invalid).
+    pending: Option<Scru128Id>,
+    /// The version running when the history ends.
+    running: Option<Scru128Id>,
+    /// The last version that was active and has not ended.
+    fallback: Option<Scru128Id>,
+    /// A version stopped by an unregister whose `.unregistered` is missing.
+    unconfirmed: Option<Scru128Id>,
+}
+
+/// What to do with one name at owner start.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Plan {
+    pub(crate) name: String,
+    /// Register frames to try in order; the first that proves valid runs.
+    pub(crate) candidates: Vec<Frame>,
+    /// The version that was running (to be marked `.replaced` if another runs).
+    pub(crate) running: Option<Scru128Id>,
+    /// A version stopped by request without its `.unregistered` frame.
+    pub(crate) unregistered: Option<Scru128Id>,
+}
+
+impl History {
+    /// Takes one lifecycle frame into account (others are ignored).
+    pub(crate) fn apply(&mut self, frame: &Frame) {
+        let Some((name, event)) = parse(&frame.topic) else { return };
+        let entry = self.names.entry(name.to_string()).or_default();
+        match event {
+            Event::Register => {
+                entry.registers.insert(frame.id, frame.clone());
+                entry.pending = Some(frame.id);
+            }
+            Event::Unregister => {
+                entry.unconfirmed = entry.running.take().or(entry.unconfirmed);
+                entry.pending = None;
+                entry.fallback = None;
+            }
+            _ => {
+                if let Some(id) = subject(frame) {
+                    entry.resolve(event, id);
+                }
+            }
+        }
+    }
+
+    /// The register ids of `name`, oldest first.
+    pub(crate) fn versions(&self, name: &str) -> Vec<Scru128Id> {
+        self.names.get(name).map(|n| n.registers.keys().copied().collect()).unwrap_or_default()
+    }
+
+    /// What to start, per name, when the history is all there is.
+    pub(crate) fn plan(&self) -> Vec<Plan> {
+        self.names.iter().filter_map(|(name, entry)| entry.plan(name)).collect()
+    }
+}
+
+impl Name {
+    fn resolve(&mut self, event: Event, id: Scru128Id) {
+        let clear = |slot: &mut Option<Scru128Id>| {
+            if *slot == Some(id) {
+                *slot = None;
+            }
+        };
+        match event {
+            Event::Active => {
+                self.running = Some(id);
+                self.fallback = Some(id);
+                if self.pending.is_some_and(|p| p <= id) {
+                    self.pending = None;
+                }
+            }
+            Event::Invalid => clear(&mut self.pending),
+            Event::Replaced => clear(&mut self.running),
+            Event::Done | Event::Failed | Event::Unregistered => {
+                clear(&mut self.running);
+                clear(&mut self.fallback);
+                clear(&mut self.unconfirmed);
+            }
+            Event::Stopped | Event::Register | Event::Unregister => {}
+        }
+    }
+
+    fn plan(&self, name: &str) -> Option<Plan> {
+        let mut ids: Vec<Scru128Id> = self.pending.into_iter().collect();
+        ids.extend(self.fallback.filter(|f| Some(*f) != self.pending));
+        let candidates: Vec<Frame> = ids.iter().filter_map(|id| self.registers.get(id).cloned()).collect();
+        if candidates.is_empty() && self.unconfirmed.is_none() {
+            return None;
+        }
+        Some(Plan { name: name.to_string(), candidates, running: self.running, unregistered: self.unconfirmed })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Script {
+        history: History,
+    }
+
+    impl Script {
+        fn new() -> Self {
+            Script { history: History::default() }
+        }
+
+        fn register(&mut self) -> Scru128Id {
+            let frame = Frame { id: scru128::new(), ..Frame::builder(topic("h", Event::Register)).build() };
+            self.history.apply(&frame);
+            frame.id
+        }
+
+        fn event(&mut self, event: Event, id: Scru128Id) {
+            let frame = Frame { id: scru128::new(), ..frame("h", event, id, &[]) };
+            self.history.apply(&frame);
+        }
+
+        fn unregister(&mut self) {
+            let frame = Frame { id: scru128::new(), ..Frame::builder(topic("h", Event::Unregister)).build() };
+            self.history.apply(&frame);
+        }
+
+        fn candidates(&self) -> Vec<Scru128Id> {
+            self.history.plan().into_iter().flat_map(|p| p.candidates).map(|f| f.id).collect()
+        }
+    }
+
+    #[test]
+    fn topics_parse_with_dotted_names() {
+        assert_eq!(parse("xs.handler.clip.sum.active"), Some(("clip.sum", Event::Active)));
+        assert_eq!(parse("xs.handler.x"), None);
+        assert_eq!(parse("xs.handler.x.bogus"), None);
+        assert_eq!(parse("xs.handlers.x.active"), None);
+    }
+
+    #[test]
+    fn running_runs_again_and_stopped_stays_stopped() {
+        let mut s = Script::new();
+        let a = s.register();
+        s.event(Event::Active, a);
+        s.event(Event::Stopped, a);
+        assert_eq!(s.candidates(), [a]);
+        s.event(Event::Active, a);
+        s.event(Event::Done, a);
+        assert!(s.candidates().is_empty());
+    }
+
+    #[test]
+    fn a_replacement_that_never_became_active_falls_back() {
+        let mut s = Script::new();
+        let a = s.register();
+        s.event(Event::Active, a);
+        let b = s.register();
+        assert_eq!(s.candidates(), [b, a]);
+        s.event(Event::Invalid, b);
+        assert_eq!(s.candidates(), [a]);
+        let c = s.register();
+        s.event(Event::Replaced, a);
+        s.event(Event::Active, c);
+        assert_eq!(s.candidates(), [c]);
+    }
+
+    #[test]
+    fn an_unregister_without_its_confirmation_is_confirmed() {
+        let mut s = Script::new();
+        let a = s.register();
+        s.event(Event::Active, a);
+        s.unregister();
+        let plan = s.history.plan();
+        assert_eq!(plan[0].unregistered, Some(a));
+        assert!(plan[0].candidates.is_empty());
+        s.event(Event::Unregistered, a);
+        assert!(s.history.plan().is_empty());
+    }
+}

@@ -1,0 +1,43 @@
+//! The processor: Nushell handlers registered by appending scripts
+//! (DESIGN.md section 8), run by every owner of a store.
+//!
+//! A user appends `xs.handler.<name>.register` with a script that
+//! evaluates to `{run: {|frame, state| ...}, ...}`; the processor runs
+//! `run` on each frame and appends what it returns, exactly once across
+//! restarts (its position is committed with its output). Handlers are
+//! stopped with `.unregister`, replaced by a newer `.register`, and
+//! restored at the next owner start from the lifecycle frames alone.
+//!
+//! | file | holds |
+//! |---|---|
+//! | `supervisor.rs` | [`Processor`]: the lifecycle follow, one instance per name, restore at start |
+//! | `lifecycle.rs` | lifecycle topics and frames, the restart rules ([`lifecycle::History`]) |
+//! | `instance.rs` | a handler's thread and the supervisor's handle on it: go, stop, interrupt |
+//! | `handler.rs` | a handler prepared (script → config) and its read–run–commit loop |
+//! | `config.rs`, `output.rs` | the config record; the `{out?, next?}` contract and output frames |
+//! | `outbox.rs`, `position.rs` | uncommitted output; the checkpoint committed with it |
+//! | `engine.rs` | the embedded Nushell engine and each script's copy of it |
+//! | `commands/` | the store commands inside the engine (`xs append`, `xs cat`, ...) and `print` |
+//! | `module.rs` | `xs.module.<name>` sources, as of a register frame |
+//! | [`value`], [`payload`] | frames, ids and JSON as Nushell values; pipeline input as payload bytes |
+//!
+//! What it is not: a scheduler of external jobs. A handler's externals
+//! run inside its `run`, and exactly once covers only what the handler
+//! appends, not the side effects of what it runs.
+
+mod commands;
+mod config;
+mod engine;
+mod error;
+mod handler;
+mod instance;
+mod lifecycle;
+mod module;
+mod outbox;
+mod output;
+pub mod payload;
+mod position;
+mod supervisor;
+pub mod value;
+
+pub use supervisor::Processor;

@@ -1,0 +1,386 @@
+//! The processor: one supervisor thread per owner that reads the lifecycle
+//! and module topics and keeps, per handler name, at most one instance
+//! running.
+//!
+//! Everything reaches the supervisor as an [`Event`] on one channel: the
+//! frames of `xs.handler.*` and `xs.module.*` (from a follow through the
+//! topic index, so a store of a million other frames starts as fast as an
+//! empty one), what instances report (ready, exited), and shutdown. Until
+//! the follow's `xs.threshold` the frames only build the [`History`]; at
+//! the threshold the supervisor restores what the history says was
+//! running ([`History::plan`]), and from then on acts on each new frame.
+//! The supervisor never runs a script itself: preparing one (which may
+//! loop forever) happens on the instance's thread, so a bad script can
+//! only ever stall itself.
+
+use std::{
+    collections::HashMap,
+    sync::{
+        Arc, OnceLock,
+        atomic::{AtomicBool, Ordering},
+        mpsc::{self, Receiver, RecvTimeoutError, Sender},
+    },
+    thread::JoinHandle,
+    time::{Duration, Instant},
+};
+
+use scru128::Scru128Id;
+
+use crate::{
+    error::Result,
+    frame::Frame,
+    processor::{
+        engine::Engine,
+        handler::Spec,
+        instance::{Instance, Report, Stop},
+        lifecycle::{self, Event as Lifecycle, HANDLER, History, MODULE},
+        module::Modules,
+    },
+    read::{FollowOption, ReadOptions},
+    reader::{Next, THRESHOLD},
+    store::Store,
+};
+
+/// How long a register script may take to evaluate its config.
+const PREPARE: Duration = Duration::from_secs(30);
+/// How long a stopping handler may take to wind down.
+const PATIENCE: Duration = Duration::from_secs(10);
+/// How often the lifecycle follow checks whether the processor is stopping.
+const TICK: Duration = Duration::from_millis(100);
+
+/// What the supervisor reacts to.
+#[derive(Debug)]
+pub(crate) enum Event {
+    /// A lifecycle or module frame, or the follow's `xs.threshold`.
+    Frame(Frame),
+    /// News from an instance.
+    Report(Report),
+    /// The store closed: nothing more can be written.
+    Closed,
+    /// The processor is shutting down.
+    Shutdown,
+}
+
+/// The processor of a store: runs its handlers until shut down.
+///
+/// Every owner runs one: [`Server::run`](crate::Server::run) starts it
+/// (unless [`ServeOptions::processor`](crate::ServeOptions) is off) and
+/// stops it before closing the store. A program that owns a store without
+/// serving it starts its own:
+///
+/// ```
+/// # let dir = tempfile::tempdir()?;
+/// let store = xs_core::Store::new(dir.path())?;
+/// let processor = xs_core::processor::Processor::spawn(store.clone())?;
+/// // ... append `xs.handler.<name>.register` frames; handlers run ...
+/// processor.shutdown(); // running handlers record `.stopped` and resume under the next owner
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct Processor {
+    events: Sender<Event>,
+    stop_follow: Arc<AtomicBool>,
+    threads: Vec<JoinHandle<()>>,
+}
+
+impl Processor {
+    /// Starts the processor of `store` on background threads and returns
+    /// at once: replaying the lifecycle topics, building the engine (on
+    /// first use) and starting handlers all happen off the caller's thread.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Io`](crate::StoreError::Io) when a thread cannot be
+    /// started; [`StoreError::InvalidTopic`](crate::StoreError) never
+    /// (the topics are fixed).
+    pub fn spawn(store: Store) -> Result<Processor> {
+        let (events, inbox) = mpsc::channel();
+        let stop_follow = Arc::new(AtomicBool::new(false));
+        let options = ReadOptions::builder().follow(FollowOption::On).topic(format!("{HANDLER}.*,{MODULE}.*")).build();
+        let mut reader = store.reader(options)?;
+        let (feed, stop) = (events.clone(), stop_follow.clone());
+        let follow = std::thread::Builder::new().name("xs-processor-follow".into()).spawn(move || {
+            while !stop.load(Ordering::SeqCst) {
+                let event = match reader.poll(TICK) {
+                    Ok(Next::Frame(frame)) => Event::Frame(frame),
+                    Ok(Next::Idle) => continue,
+                    Ok(Next::End) => Event::Closed,
+                    Err(e) => {
+                        tracing::error!(error = %e, "the processor cannot read the lifecycle topics");
+                        Event::Closed
+                    }
+                };
+                let closed = matches!(event, Event::Closed);
+                if feed.send(event).is_err() || closed {
+                    break;
+                }
+            }
+        })?;
+        let supervisor = Supervisor::new(store, events.clone());
+        let run = std::thread::Builder::new().name("xs-processor".into()).spawn(move || supervisor.run(&inbox))?;
+        Ok(Processor { events, stop_follow, threads: vec![follow, run] })
+    }
+
+    /// Stops every handler (each records `.stopped` after committing what
+    /// it finished) and waits for the processor's threads.
+    pub fn shutdown(mut self) {
+        self.stop();
+    }
+
+    fn stop(&mut self) {
+        self.stop_follow.store(true, Ordering::SeqCst);
+        let _ = self.events.send(Event::Shutdown);
+        for thread in self.threads.drain(..) {
+            if thread.join().is_err() {
+                tracing::error!("a processor thread panicked");
+            }
+        }
+    }
+}
+
+impl Drop for Processor {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// The per-name slots and what they are built from.
+struct Supervisor {
+    store: Store,
+    events: Sender<Event>,
+    engine: Arc<OnceLock<std::result::Result<Engine, String>>>,
+    history: History,
+    modules: Modules,
+    slots: HashMap<String, Slot>,
+    /// Cancelled or stopped instances whose threads are still winding down.
+    retired: Vec<Instance>,
+    live: bool,
+}
+
+/// One handler name: what runs, and what is being prepared to replace it.
+#[derive(Default)]
+struct Slot {
+    running: Option<Instance>,
+    starting: Option<Starting>,
+}
+
+struct Starting {
+    instance: Instance,
+    /// Register frames to try, in order, if this one proves invalid.
+    fallbacks: Vec<Frame>,
+    /// The version the last owner was running (marked `.replaced` if another runs).
+    was_running: Option<Scru128Id>,
+    deadline: Instant,
+    timed_out: bool,
+}
+
+impl Supervisor {
+    fn new(store: Store, events: Sender<Event>) -> Self {
+        Supervisor {
+            store,
+            events,
+            engine: Arc::new(OnceLock::new()),
+            history: History::default(),
+            modules: Modules::default(),
+            slots: HashMap::new(),
+            retired: Vec::new(),
+            live: false,
+        }
+    }
+
+    fn run(mut self, inbox: &Receiver<Event>) {
+        loop {
+            let event = match self.deadline() {
+                Some(at) => inbox.recv_timeout(at.saturating_duration_since(Instant::now())),
+                None => inbox.recv().map_err(|_| RecvTimeoutError::Disconnected),
+            };
+            match event {
+                Ok(Event::Frame(frame)) => self.frame(frame),
+                Ok(Event::Report(report)) => self.report(report),
+                Err(RecvTimeoutError::Timeout) => self.expire(),
+                Ok(Event::Closed | Event::Shutdown) | Err(RecvTimeoutError::Disconnected) => break,
+            }
+        }
+        self.shutdown();
+    }
+
+    fn frame(&mut self, frame: Frame) {
+        if frame.topic == THRESHOLD {
+            if !std::mem::replace(&mut self.live, true) {
+                self.restore();
+            }
+            return;
+        }
+        if self.modules.apply(&frame) {
+            return;
+        }
+        let Some((name, event)) = lifecycle::parse(&frame.topic) else { return };
+        let name = name.to_string();
+        self.history.apply(&frame);
+        match event {
+            Lifecycle::Register if self.live => self.start(&name, frame, Vec::new(), None),
+            Lifecycle::Unregister if self.live => self.unregister(&name),
+            _ => {}
+        }
+    }
+
+    /// At the end of history: confirms what was stopped by request, and
+    /// starts what was running.
+    fn restore(&mut self) {
+        for plan in self.history.plan() {
+            if let Some(id) = plan.unregistered {
+                self.append(lifecycle::frame(&plan.name, Lifecycle::Unregistered, id, &[]));
+            }
+            let mut candidates = plan.candidates.into_iter();
+            if let Some(first) = candidates.next() {
+                self.start(&plan.name, first, candidates.collect(), plan.running);
+            }
+        }
+    }
+
+    /// Prepares the handler registered by `register` (a newer register
+    /// supersedes one still being prepared).
+    fn start(&mut self, name: &str, register: Frame, fallbacks: Vec<Frame>, was_running: Option<Scru128Id>) {
+        if let Some(stale) = self.slot(name).starting.take() {
+            stale.instance.cancel();
+            self.retired.push(stale.instance);
+        }
+        let id = register.id;
+        let spec = Spec {
+            name: name.to_string(),
+            modules: self.modules.as_of(id),
+            versions: self.history.versions(name),
+            register,
+        };
+        match Instance::spawn(spec, self.store.clone(), self.engine.clone(), self.events.clone()) {
+            Ok(instance) => {
+                let deadline = Instant::now() + PREPARE;
+                let starting = Starting { instance, fallbacks, was_running, deadline, timed_out: false };
+                self.slot(name).starting = Some(starting);
+            }
+            Err(e) => tracing::error!(handler = name, error = %e, "could not start a handler thread"),
+        }
+    }
+
+    fn report(&mut self, report: Report) {
+        match report {
+            Report::Ready { name, id, result } => self.ready(&name, id, result),
+            Report::Exited { name, id } => self.exited(&name, id),
+        }
+    }
+
+    /// A prepared instance: valid ones replace what runs; invalid ones are
+    /// recorded, and the next fallback (if any) is tried.
+    fn ready(&mut self, name: &str, id: Scru128Id, result: std::result::Result<(), String>) {
+        let slot = self.slot(name);
+        if slot.starting.as_ref().is_none_or(|s| s.instance.id != id) {
+            return; // superseded meanwhile
+        }
+        let Some(starting) = slot.starting.take() else { return };
+        match result {
+            Ok(()) => self.promote(name, starting),
+            Err(error) => {
+                let error = if starting.timed_out {
+                    format!("the script did not finish evaluating within {}s: {error}", PREPARE.as_secs())
+                } else {
+                    error
+                };
+                tracing::warn!(handler = name, %id, "invalid handler script");
+                self.append(lifecycle::frame(name, Lifecycle::Invalid, id, &[("error", error.into())]));
+                self.retired.push(starting.instance);
+                let mut fallbacks = starting.fallbacks.into_iter();
+                if let Some(next) = fallbacks.next() {
+                    self.start(name, next, fallbacks.collect(), starting.was_running);
+                }
+            }
+        }
+    }
+
+    /// Stops what runs under `name` (it records `.replaced`), then lets `starting` run.
+    fn promote(&mut self, name: &str, starting: Starting) {
+        let id = starting.instance.id;
+        if let Some(mut old) = self.slot(name).running.take() {
+            old.stop(Stop::Replaced);
+            old.wait(PATIENCE);
+        } else if let Some(previous) = starting.was_running.filter(|r| *r != id) {
+            self.append(lifecycle::frame(name, Lifecycle::Replaced, previous, &[]));
+        }
+        starting.instance.go();
+        self.slot(name).running = Some(starting.instance);
+    }
+
+    fn exited(&mut self, name: &str, id: Scru128Id) {
+        let slot = self.slot(name);
+        if slot.running.as_ref().is_some_and(|r| r.id == id)
+            && let Some(mut instance) = slot.running.take()
+        {
+            instance.wait(PATIENCE);
+        }
+        if let Some(at) = self.retired.iter().position(|r| r.id == id) {
+            self.retired.swap_remove(at).wait(PATIENCE);
+        }
+    }
+
+    /// `.unregister`: stops the running version (it records
+    /// `.unregistered`), and any version being prepared.
+    fn unregister(&mut self, name: &str) {
+        let slot = self.slot(name);
+        let starting = slot.starting.take();
+        let running = slot.running.take();
+        if let Some(starting) = starting {
+            starting.instance.cancel();
+            if running.is_none() {
+                let id = starting.instance.id;
+                self.append(lifecycle::frame(name, Lifecycle::Unregistered, id, &[]));
+            }
+            self.retired.push(starting.instance);
+        }
+        if let Some(mut running) = running {
+            running.stop(Stop::Unregistered);
+            running.wait(PATIENCE);
+        }
+    }
+
+    /// The earliest deadline of a script still being prepared.
+    fn deadline(&self) -> Option<Instant> {
+        self.slots.values().filter_map(|s| s.starting.as_ref()).filter(|s| !s.timed_out).map(|s| s.deadline).min()
+    }
+
+    /// Interrupts scripts that took too long to prepare; they report invalid.
+    fn expire(&mut self) {
+        let now = Instant::now();
+        for starting in self.slots.values_mut().filter_map(|s| s.starting.as_mut()) {
+            if !starting.timed_out && starting.deadline <= now {
+                starting.timed_out = true;
+                starting.instance.interrupt();
+            }
+        }
+    }
+
+    /// Stops everything: running handlers record `.stopped`.
+    fn shutdown(&mut self) {
+        let mut all: Vec<Instance> = std::mem::take(&mut self.retired);
+        for (_, slot) in self.slots.drain() {
+            if let Some(starting) = slot.starting {
+                starting.instance.cancel();
+                all.push(starting.instance);
+            }
+            if let Some(running) = slot.running {
+                running.stop(Stop::Shutdown);
+                all.push(running);
+            }
+        }
+        for mut instance in all {
+            instance.wait(PATIENCE);
+        }
+    }
+
+    fn slot(&mut self, name: &str) -> &mut Slot {
+        self.slots.entry(name.to_string()).or_default()
+    }
+
+    fn append(&self, frame: Frame) {
+        if let Err(e) = self.store.append(frame) {
+            tracing::error!(error = %e, "could not append a lifecycle frame");
+        }
+    }
+}
