@@ -9,6 +9,11 @@ def step [title: string] {
     print $"\n(ansi green_bold)== ($title)(ansi reset)"
 }
 
+# Text as it is; binary as its size.
+def show [content: any] {
+    if ($content | describe) == binary { $"<($content | bytes length) bytes of binary>" } else { $content }
+}
+
 def main [] {
     step $"store: ($env.XS_STORE? | default '~/.local/share/xs')"
 
@@ -19,7 +24,7 @@ def main [] {
     0x[89 50 4e 47 0d 0a 1a 0a] | xs append clip --meta {app: screenshot, mime: image/png} --ttl last:50 | ignore
 
     step "the history, with each payload read back from the CAS"
-    print (xs cat -T clip | each {|f| {id: $f.id, app: $f.meta.app, content: (xs cas $f.hash)} } | table -e)
+    print (xs cat -T clip | each {|f| {id: $f.id, app: $f.meta.app, content: (show (xs cas $f.hash))} })
 
     step "the newest clip that is text"
     print (xs last clip 10 | where meta.mime? == null | last | xs cas)
