@@ -28,7 +28,12 @@
 //! gets every frame; `socket-append` `append` through the owner's unix
 //! socket (one client, sequential); `socket-follow-latency` a socket client
 //! appending to a socket follower (the reference has no socket dimensions:
-//! compare them with `append` and `follow-latency`). No timing is asserted.
+//! compare them with `append` and `follow-latency`); `handler-state` a
+//! handler threading a counter through N frames from `start: "first"`, from
+//! its register frame to its last output, and `handler-emit` the same
+//! handler appending one frame per input (the reference's `actor-state` and
+//! `actor-emit`, with the same closure; `.append` is `xs append` here). No
+//! timing is asserted.
 
 use std::time::{Duration, Instant};
 
@@ -50,6 +55,8 @@ const DIMENSIONS: &[&str] = &[
     "lagging-follower",
     "socket-append",
     "socket-follow-latency",
+    "handler-state",
+    "handler-emit",
 ];
 
 /// How long a following read may stay silent before the bench gives up on it.
@@ -101,8 +108,8 @@ impl Bench {
             "lagging-follower" => lagging_follower().await,
             "socket-append" => socket_append(n),
             "socket-follow-latency" => socket_follow_latency(),
-            // Later dimensions (handler-state, ...) go here,
-            // and into DIMENSIONS.
+            "handler-state" => handler(n, false),
+            "handler-emit" => handler(n, true),
             other => Err(unknown(other)),
         }
     }
@@ -286,6 +293,48 @@ async fn recv_topic(rx: &mut Receiver<Frame>, topic: &str) -> Result<()> {
             Err(_) => return Err(format!("no {topic} frame within {FOLLOW_TIMEOUT:?}").into()),
         }
     }
+}
+
+/// The reference's actor closure, with `xs append` for its `.append`.
+fn handler_script(n: usize, emit: bool) -> String {
+    let body = if emit { r#"($n | into string) | xs append "bench.out""# } else { "" };
+    format!(
+        r#"{{
+  run: {{|frame, state|
+    if $frame.topic != "ev" {{ return {{next: $state}} }}
+    let n = ($state | default 0) + 1
+    {body}
+    if $n == {n} {{ null | xs append "bench.done" }}
+    {{next: $n}}
+  }}
+  start: "first"
+}}"#
+    )
+}
+
+/// `handler-state` / `handler-emit`: N seeded frames, then a handler over
+/// all of them, timed from its register frame to its `bench.done`.
+fn handler(n: usize, emit: bool) -> Result<()> {
+    let (store, _dir) = fresh_store()?;
+    seed(&store, n, 1)?;
+    let processor = xs_core::processor::Processor::spawn(store.clone())?;
+    let options = ReadOptions::builder().follow(FollowOption::On).new(true).topic("bench.done".to_string()).build();
+    let mut done = store.reader(options)?;
+    let script = handler_script(n, emit);
+    let t = Instant::now();
+    let mut writer = store.cas_writer();
+    std::io::Write::write_all(&mut writer, script.as_bytes())?;
+    store.append(Frame::builder("xs.handler.bench.register").hash(writer.commit()?).build())?;
+    loop {
+        match done.poll(Duration::from_secs(300))? {
+            xs_core::Next::Frame(frame) if frame.topic == "bench.done" => break,
+            xs_core::Next::Frame(_) => {}
+            xs_core::Next::Idle | xs_core::Next::End => return Err("the handler never finished".into()),
+        }
+    }
+    report(if emit { "handler-emit" } else { "handler-state" }, n, t.elapsed());
+    processor.shutdown();
+    Ok(())
 }
 
 /// A store served on its socket by this process, for the socket dimensions.

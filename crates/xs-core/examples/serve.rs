@@ -1,12 +1,13 @@
 //! An owner in the foreground: open a store and serve it on `<store>/sock`
 //! until Ctrl-C. The reference for embedders: one call opens the store, one
-//! serves it (the processor will be one more, once it exists).
+//! serves it and runs its processor (the store's handlers) alongside.
 //!
 //!     cargo run -p xs-core --example serve -- <store-dir>
 //!     curl --unix-socket <store-dir>/sock 'http://localhost/?follow'
 //!
 //! Shutdown is graceful: the socket goes away, follows end (their clients
-//! resume with the next owner), in-flight appends finish, the lock is freed.
+//! resume with the next owner), in-flight appends finish, handlers commit
+//! what they finished and record `.stopped`, the lock is freed.
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {

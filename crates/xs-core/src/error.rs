@@ -92,6 +92,11 @@ pub enum StoreError {
         /// The owner's message.
         message: String,
     },
+    /// A second processor was started on a store whose processor runs.
+    #[error(
+        "the store's processor is already running in this process; every server starts one, so do not start another"
+    )]
+    ProcessorRunning,
     /// The storage engine failed.
     #[error("storage error: {0}")]
     Storage(#[from] fjall::Error),

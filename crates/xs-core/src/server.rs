@@ -5,7 +5,8 @@
 //! for the next owner: stop accepting and remove the socket file (new
 //! clients then see no owner), end every follow (their clients resume
 //! elsewhere), let in-flight requests (appends) finish within
-//! [`DRAIN`], abort what is left, then close the store.
+//! [`DRAIN`], abort what is left, stop the processor (its handlers commit
+//! what they finished and record `.stopped`), then close the store.
 
 use std::{
     future::Future, os::unix::net::UnixListener as StdListener, path::PathBuf, thread::JoinHandle, time::Duration,
@@ -56,18 +57,36 @@ pub struct Server {
     options: ServeOptions,
     listener: StdListener,
     socket: SocketFile,
+    #[cfg(feature = "processor")]
+    processor: Option<crate::processor::Processor>,
 }
 
 impl Server {
-    /// Binds `<store>/sock` (mode 0600), replacing a stale socket file.
+    /// Binds `<store>/sock` (mode 0600), replacing a stale socket file,
+    /// and starts the store's processor (unless [`ServeOptions::processor`]
+    /// is off; it returns at once, see [`Processor::spawn`]). The
+    /// processor stops when the server does, before the store closes.
+    ///
+    /// [`Processor::spawn`]: crate::processor::Processor::spawn
     ///
     /// # Errors
     ///
-    /// [`StoreError::Io`] (`AddrInUse` when a live server answers there).
+    /// [`StoreError::Io`] (`AddrInUse` when a live server answers there);
+    /// [`StoreError::ProcessorRunning`] when this process already runs the
+    /// store's processor.
     pub fn bind(store: Store, options: ServeOptions) -> Result<Server> {
         let (listener, socket) = socket::bind(&store.path().join(SOCKET))?;
         listener.set_nonblocking(true)?;
-        Ok(Server { store, options, listener, socket })
+        #[cfg(feature = "processor")]
+        let processor = options.processor.then(|| crate::processor::Processor::spawn(store.clone())).transpose()?;
+        Ok(Server {
+            store,
+            options,
+            listener,
+            socket,
+            #[cfg(feature = "processor")]
+            processor,
+        })
     }
 
     /// The socket path.
@@ -76,18 +95,18 @@ impl Server {
     }
 
     /// Serves until `shutdown` completes, then shuts down in order (see the
-    /// module docs) and closes the store. Must run inside a tokio runtime.
-    /// Starts the store's processor first (unless
-    /// [`ServeOptions::processor`] is off), without waiting for it, and
-    /// stops it before the store closes.
+    /// module docs: the processor stops after in-flight requests and before
+    /// the store closes). Must run inside a tokio runtime.
     ///
     /// # Errors
     ///
     /// [`StoreError::Io`] when the listener cannot be registered.
     pub async fn run(self, shutdown: impl Future<Output = ()>) -> Result<()> {
+        #[cfg(feature = "processor")]
+        let Server { store, options, listener, socket, processor } = self;
+        #[cfg(not(feature = "processor"))]
         let Server { store, options, listener, socket } = self;
         let listener = UnixListener::from_std(listener)?;
-        let processor = processor(&store, &options)?;
         let (stop, stopping) = watch::channel(false);
         let service = Service { store: store.clone(), max_body: options.max_body, stop: stopping };
         let graceful = GracefulShutdown::new();
@@ -108,6 +127,7 @@ impl Server {
         drain(graceful, connections).await;
         drop(service);
         // Handlers commit what they finished and record `.stopped` while the store is open.
+        #[cfg(feature = "processor")]
         let _ = tokio::task::spawn_blocking(move || drop(processor)).await;
         store.close();
         tracing::info!(store = %store.path().display(), "server stopped");
@@ -137,17 +157,6 @@ impl Server {
         })?;
         Ok(ServerHandle { stop: Some(stop), thread: Some(thread) })
     }
-}
-
-/// The processor an owner runs, if it runs one.
-#[cfg(feature = "processor")]
-fn processor(store: &Store, options: &ServeOptions) -> Result<Option<crate::processor::Processor>> {
-    options.processor.then(|| crate::processor::Processor::spawn(store.clone())).transpose()
-}
-
-#[cfg(not(feature = "processor"))]
-fn processor(_store: &Store, _options: &ServeOptions) -> Result<Option<()>> {
-    Ok(None)
 }
 
 /// Serves `store` on `<store>/sock` with default options until `shutdown`

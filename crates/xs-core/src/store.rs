@@ -54,6 +54,9 @@ struct Inner {
     published: Arc<Published>,
     committer: Arc<Committer>,
     sweeper: Mutex<Option<Sweeper>>,
+    /// Set while a processor runs on this store (at most one may).
+    #[cfg(feature = "processor")]
+    processing: std::sync::atomic::AtomicBool,
     // Last, so the database goes after the threads that use it.
     _db: Database,
 }
@@ -110,8 +113,18 @@ impl Store {
         };
         let committer = Arc::new(Committer::new(writer));
         let sweeper = Sweeper::spawn(expiry, committer.clone())?;
-        let inner =
-            Inner { path, tables, checkpoints, cas, published, committer, sweeper: Mutex::new(Some(sweeper)), _db: db };
+        let inner = Inner {
+            path,
+            tables,
+            checkpoints,
+            cas,
+            published,
+            committer,
+            sweeper: Mutex::new(Some(sweeper)),
+            #[cfg(feature = "processor")]
+            processing: Default::default(),
+            _db: db,
+        };
         Ok(Store { inner: Arc::new(inner) })
     }
 
@@ -366,6 +379,18 @@ impl Store {
     /// the last handle (including readers) is dropped.
     pub fn close(&self) {
         self.inner.shutdown();
+    }
+
+    /// Claims the store for a processor; false when another holds it.
+    #[cfg(feature = "processor")]
+    pub(crate) fn claim_processor(&self) -> bool {
+        !self.inner.processing.swap(true, std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Gives up a claim made with [`Store::claim_processor`].
+    #[cfg(feature = "processor")]
+    pub(crate) fn release_processor(&self) {
+        self.inner.processing.store(false, std::sync::atomic::Ordering::SeqCst);
     }
 
     pub(crate) fn published(&self) -> &Published {

@@ -77,6 +77,7 @@ pub(crate) enum Event {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct Processor {
+    store: Store,
     events: Sender<Event>,
     stop_follow: Arc<AtomicBool>,
     threads: Vec<JoinHandle<()>>,
@@ -89,10 +90,18 @@ impl Processor {
     ///
     /// # Errors
     ///
+    /// [`StoreError::ProcessorRunning`](crate::StoreError::ProcessorRunning)
+    /// when this store's processor already runs (a server started it);
     /// [`StoreError::Io`](crate::StoreError::Io) when a thread cannot be
-    /// started; [`StoreError::InvalidTopic`](crate::StoreError) never
-    /// (the topics are fixed).
+    /// started.
     pub fn spawn(store: Store) -> Result<Processor> {
+        if !store.claim_processor() {
+            return Err(crate::StoreError::ProcessorRunning);
+        }
+        Self::start(store.clone()).inspect_err(|_| store.release_processor())
+    }
+
+    fn start(store: Store) -> Result<Processor> {
         let (events, inbox) = mpsc::channel();
         let stop_follow = Arc::new(AtomicBool::new(false));
         let options = ReadOptions::builder().follow(FollowOption::On).topic(format!("{HANDLER}.*,{MODULE}.*")).build();
@@ -115,9 +124,9 @@ impl Processor {
                 }
             }
         })?;
-        let supervisor = Supervisor::new(store, events.clone());
+        let supervisor = Supervisor::new(store.clone(), events.clone());
         let run = std::thread::Builder::new().name("xs-processor".into()).spawn(move || supervisor.run(&inbox))?;
-        Ok(Processor { events, stop_follow, threads: vec![follow, run] })
+        Ok(Processor { store, events, stop_follow, threads: vec![follow, run] })
     }
 
     /// Stops every handler (each records `.stopped` after committing what
@@ -129,11 +138,15 @@ impl Processor {
     fn stop(&mut self) {
         self.stop_follow.store(true, Ordering::SeqCst);
         let _ = self.events.send(Event::Shutdown);
+        if self.threads.is_empty() {
+            return;
+        }
         for thread in self.threads.drain(..) {
             if thread.join().is_err() {
                 tracing::error!("a processor thread panicked");
             }
         }
+        self.store.release_processor();
     }
 }
 
