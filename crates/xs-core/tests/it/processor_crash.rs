@@ -79,7 +79,8 @@ fn sigkill_never_loses_or_repeats_a_handlers_output() {
     }
     {
         let store = Store::new(&path).unwrap();
-        let (handled, ticks) = (outputs(&store).len(), read_all(&store, ReadOptions::builder().topic("tick".into()).build()).len());
+        let (handled, ticks) =
+            (outputs(&store).len(), read_all(&store, ReadOptions::builder().topic("tick".into()).build()).len());
         eprintln!("before the last owner: {handled} outputs for {ticks} ticks");
         assert!(handled > 0, "the killed owners handled ticks");
         store.close();

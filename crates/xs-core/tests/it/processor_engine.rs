@@ -78,7 +78,8 @@ fn xs_remove_works_and_another_store_is_refused() {
     assert_eq!(out["removed"], "nothing");
     assert_eq!(owner.store.get(&doomed.id).unwrap(), None);
     let elsewhere = tempfile::tempdir().unwrap();
-    let script = format!("{{run: {{|frame, state| xs append x --store {}; null}}, topics: [t]}}", elsewhere.path().display());
+    let script =
+        format!("{{run: {{|frame, state| xs append x --store {}; null}}, topics: [t]}}", elsewhere.path().display());
     let reg = register(&owner.store, "other", &script);
     lifecycle(&owner.store, "other", "active", reg.id);
     append(&owner.store, "t");
@@ -89,7 +90,11 @@ fn xs_remove_works_and_another_store_is_refused() {
 #[test]
 fn the_standard_library_and_commands_are_there_and_exec_is_not() {
     let owner = Owner::start();
-    let out = run_once(&owner, "std", "use std/assert; assert equal 1 1; {sum: ([1 2 3] | math sum), up: ('a' | str upcase)}");
+    let out = run_once(
+        &owner,
+        "std",
+        "use std/assert; assert equal 1 1; {sum: ([1 2 3] | math sum), up: ('a' | str upcase)}",
+    );
     assert_eq!(out, json!({"sum": 6, "up": "A", "frame_id": out["frame_id"], "handler_id": out["handler_id"]}));
     let reg = register(&owner.store, "ex", "{run: {|frame, state| exec ls}, topics: [t]}");
     lifecycle(&owner.store, "ex", "active", reg.id);
@@ -101,7 +106,8 @@ fn the_standard_library_and_commands_are_there_and_exec_is_not() {
 #[test]
 fn externals_run_with_pipes() {
     let owner = Owner::start();
-    let out = run_once(&owner, "ext", "{echo: (^echo hi | str trim), status: (^sh -c 'exit 3' | complete | get exit_code)}");
+    let out =
+        run_once(&owner, "ext", "{echo: (^echo hi | str trim), status: (^sh -c 'exit 3' | complete | get exit_code)}");
     assert_eq!(out["echo"], "hi");
     assert_eq!(out["status"], 3);
 }

@@ -48,7 +48,9 @@ fn a_run_without_two_parameters_is_invalid() {
 #[test]
 fn a_bad_field_is_invalid_naming_it() {
     let owner = Owner::start();
-    for (name, field) in [("s", "start: \"later\""), ("t", "topics: [\"a..b\"]"), ("p", "pulse: -1sec"), ("x", "topic: [a]")] {
+    for (name, field) in
+        [("s", "start: \"later\""), ("t", "topics: [\"a..b\"]"), ("p", "pulse: -1sec"), ("x", "topic: [a]")]
+    {
         let reg = register(&owner.store, name, &format!("{{run: {{|frame, state| null}}, {field}}}"));
         let invalid = lifecycle(&owner.store, name, "invalid", reg.id);
         assert!(meta_str(&invalid, "error").unwrap().contains(":1:"), "{name}: the line is named: {invalid:?}");
@@ -58,7 +60,8 @@ fn a_bad_field_is_invalid_naming_it() {
 #[test]
 fn a_runtime_error_is_failed_with_the_message_line_and_frame() {
     let owner = Owner::start();
-    let reg = register(&owner.store, "h", "{\n  run: {|frame, state|\n    error make {msg: \"boom\"}\n  }\n  topics: [t]\n}");
+    let reg =
+        register(&owner.store, "h", "{\n  run: {|frame, state|\n    error make {msg: \"boom\"}\n  }\n  topics: [t]\n}");
     lifecycle(&owner.store, "h", "active", reg.id);
     let input = append(&owner.store, "t");
     let failed = lifecycle(&owner.store, "h", "failed", reg.id);
@@ -135,7 +138,8 @@ fn an_infinite_loop_is_interrupted_by_unregister() {
 #[test]
 fn an_infinite_loop_does_not_hold_up_shutdown() {
     let mut owner = Owner::start();
-    let reg = register(&owner.store, "spin", "{run: {|frame, state| try { loop { } } catch { loop { } } }, topics: [t]}");
+    let reg =
+        register(&owner.store, "spin", "{run: {|frame, state| try { loop { } } catch { loop { } } }, topics: [t]}");
     lifecycle(&owner.store, "spin", "active", reg.id);
     append(&owner.store, "t");
     std::thread::sleep(Duration::from_millis(100));

@@ -145,7 +145,8 @@ fn a_replacement_that_never_became_active_is_tried_again() {
     let v2 = {
         let store = Store::new(dir.path()).unwrap();
         let v2 = register(&store, "c", &COUNTER.replace("initial: 0", "initial: 100"));
-        let replaced = Frame::builder("xs.handler.c.replaced").meta(serde_json::json!({"handler_id": v1.id.to_string()}));
+        let replaced =
+            Frame::builder("xs.handler.c.replaced").meta(serde_json::json!({"handler_id": v1.id.to_string()}));
         store.append(replaced.build()).unwrap();
         store.close();
         v2
@@ -161,7 +162,11 @@ fn a_replacement_that_never_became_active_is_tried_again() {
 fn modules_are_those_of_the_register_time_after_a_restart_too() {
     let owner = Owner::start();
     crate::processor_common::append_with(&owner.store, "xs.module.greet", "export def hello [] { 'v1' }");
-    let reg = register(&owner.store, "g", "use greet\n{run: {|frame, state| {out: {says: (greet hello)}, next: null}}, topics: [t]}");
+    let reg = register(
+        &owner.store,
+        "g",
+        "use greet\n{run: {|frame, state| {out: {says: (greet hello)}, next: null}}, topics: [t]}",
+    );
     lifecycle(&owner.store, "g", "active", reg.id);
     crate::processor_common::append_with(&owner.store, "xs.module.greet", "export def hello [] { 'v2' }");
     append(&owner.store, "t");
