@@ -141,7 +141,6 @@ fn return_options_ttl_applies_to_output_frames() {
     for _ in 0..4 {
         append(&owner.store, "t");
     }
-    wait_for(&owner.store, "xs.handler.h.active", None, |_| true);
     crate::common::wait_until("four inputs handled", || {
         owner.store.last("h.out", 1).unwrap().first().and_then(|f| meta_str(f, "frame_id"))
             == owner.store.last("t", 1).unwrap().first().map(|f| f.id.to_string())
