@@ -32,8 +32,11 @@
 //! handler threading a counter through N frames from `start: "first"`, from
 //! its register frame to its last output, and `handler-emit` the same
 //! handler appending one frame per input (the reference's `actor-state` and
-//! `actor-emit`, with the same closure; `.append` is `xs append` here). No
-//! timing is asserted.
+//! `actor-emit`, with the same closure; `.append` is `xs append` here);
+//! `handler-restore` an owner start on a store of N unrelated frames and
+//! one registered handler, from the processor's start to the handler's
+//! `.active` (it reads only the lifecycle topics, so N should not matter;
+//! `frames_per_s` means nothing there). No timing is asserted.
 
 use std::time::{Duration, Instant};
 
@@ -57,6 +60,7 @@ const DIMENSIONS: &[&str] = &[
     "socket-follow-latency",
     "handler-state",
     "handler-emit",
+    "handler-restore",
 ];
 
 /// How long a following read may stay silent before the bench gives up on it.
@@ -110,6 +114,7 @@ impl Bench {
             "socket-follow-latency" => socket_follow_latency(),
             "handler-state" => handler(n, false),
             "handler-emit" => handler(n, true),
+            "handler-restore" => handler_restore(n),
             other => Err(unknown(other)),
         }
     }
@@ -333,6 +338,34 @@ fn handler(n: usize, emit: bool) -> Result<()> {
         }
     }
     report(if emit { "handler-emit" } else { "handler-state" }, n, t.elapsed());
+    processor.shutdown();
+    Ok(())
+}
+
+/// `handler-restore`: a processor starting on a store of `n` unrelated
+/// frames and a registered handler, until that handler is active.
+fn handler_restore(n: usize) -> Result<()> {
+    let dir = TempDir::new()?;
+    let store = Store::open(dir.path(), xs_core::Durability::Buffered)?;
+    seed(&store, n, 2)?;
+    let script = "{run: {|frame, state| {next: $state}}, topics: [nothing]}";
+    let mut writer = store.cas_writer();
+    std::io::Write::write_all(&mut writer, script.as_bytes())?;
+    store.append(Frame::builder("xs.handler.idle.register").hash(writer.commit()?).build())?;
+    drop(store);
+    let store = Store::new(dir.path())?;
+    let topic = "xs.handler.idle.active".to_string();
+    let mut active = store.reader(ReadOptions::builder().follow(FollowOption::On).topic(topic).build())?;
+    let t = Instant::now();
+    let processor = xs_core::processor::Processor::spawn(store.clone())?;
+    loop {
+        match active.poll(FOLLOW_TIMEOUT)? {
+            xs_core::Next::Frame(frame) if frame.topic == "xs.handler.idle.active" => break,
+            xs_core::Next::Frame(_) => {}
+            _ => return Err("the handler was not restored".into()),
+        }
+    }
+    report("handler-restore", n, t.elapsed());
     processor.shutdown();
     Ok(())
 }
