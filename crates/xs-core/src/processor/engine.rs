@@ -2,8 +2,8 @@
 //!
 //! [`Engine`] is built once per processor, on first use (a store with no
 //! scripts never pays for it): Nushell's language core (nu-cmd-lang), its
-//! standard commands (nu-command with the `os` feature), the standard
-//! library (`use std ...`) and a `print` that logs. Every script then gets
+//! standard commands (nu-command with `os` and `network`: `http` over
+//! rustls), the standard library (`use std ...`) and a `print` that logs. Every script then gets
 //! a [`Runtime`] of its own: a copy of that state with the store commands
 //! bound to the script's context, the modules it may `use`, and its own
 //! interrupt, so stopping one script never touches another.
@@ -43,6 +43,8 @@ impl Engine {
         config.use_ansi_coloring = UseAnsiColoring::False;
         state.set_config(config);
         add_process_env(&mut state);
+        // `http` builds its TLS connector from this (even for plain http).
+        nu_command::tls::CRYPTO_PROVIDER.default();
         nu_std::load_standard_library(&mut state).map_err(|e| format!("the standard library does not load: {e:?}"))?;
         add_decls(&mut state, vec![Box::new(super::commands::NoExec)])?;
         state.generate_nu_constant();

@@ -196,3 +196,24 @@ fn lines_of(pipe: impl Read + Send + 'static) -> (mpsc::Receiver<String>, std::t
     });
     (rx, all)
 }
+
+#[test]
+fn http_commands_are_there() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = std::thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        let mut request = [0u8; 4096];
+        let _ = std::io::Read::read(&mut stream, &mut request);
+        let body = r#"{"answer":42}"#;
+        let response = format!(
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        std::io::Write::write_all(&mut stream, response.as_bytes()).unwrap();
+    });
+    let owner = Owner::start();
+    let out = run_once(&owner, "web", &format!("{{answer: (http get http://127.0.0.1:{port}/).answer}}"));
+    assert_eq!(out["answer"], 42);
+    server.join().unwrap();
+}
