@@ -193,7 +193,7 @@ impl Store {
     }
 
     /// The value of the checkpoint `key`, as last written by
-    /// [`Store::append_batch`].
+    /// [`Store::append_batch`] (see [`Checkpoint`] for an example).
     ///
     /// # Errors
     ///

@@ -23,6 +23,18 @@ use crate::{
 ///
 /// An error value in the input, a value with no JSON form, or an io or
 /// storage error writing the CAS.
+///
+/// # Examples
+///
+/// ```
+/// use nu_protocol::{PipelineData, Span, Value};
+/// # let dir = tempfile::tempdir()?;
+/// let store = xs_core::Store::new(dir.path())?;
+/// let input = PipelineData::value(Value::test_string("hello"), None);
+/// let hash = xs_core::processor::payload::put(&store, input, Span::unknown(), false)?.unwrap();
+/// assert_eq!(store.cas_read(&hash)?, b"hello");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn put(store: &Store, input: PipelineData, head: Span, keep_empty: bool) -> Result<Option<Integrity>, ShellError> {
     let mut writer = store.cas_writer();
     let written = match input {

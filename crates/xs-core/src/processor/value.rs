@@ -45,11 +45,23 @@ pub fn frame_to_value(frame: &Frame, detail: bool, span: Span) -> Value {
 }
 
 /// The datetime (UTC, millisecond precision) encoded in `id`.
+///
+/// ```
+/// let id = xs_core::Scru128Id::try_from_fields(1_700_000_000_000, 0, 0, 0).unwrap();
+/// assert_eq!(xs_core::processor::value::id_datetime(id).timestamp_millis(), 1_700_000_000_000);
+/// ```
 pub fn id_datetime(id: Scru128Id) -> DateTime<FixedOffset> {
     DateTime::<Utc>::from(id_time(id)).fixed_offset()
 }
 
 /// The fields of `id`: `{timestamp, counter_hi, counter_lo, entropy}`.
+///
+/// ```
+/// use xs_core::processor::value::{id_from_record, id_to_record};
+/// let id = scru128::new();
+/// let record = id_to_record(id, nu_protocol::Span::unknown());
+/// assert_eq!(id_from_record(&record, nu_protocol::Span::unknown()).unwrap(), id);
+/// ```
 pub fn id_to_record(id: Scru128Id, span: Span) -> Record {
     let mut record = Record::new();
     record.push("timestamp", Value::date(id_datetime(id), span));
@@ -121,11 +133,24 @@ pub fn to_json(value: &Value) -> Result<Json, ShellError> {
 /// # Errors
 ///
 /// As [`to_json`].
+///
+/// ```
+/// use nu_protocol::{Value, record};
+/// let meta = record! {"app" => Value::test_string("terminal")};
+/// let json = xs_core::processor::value::record_to_json(&meta).unwrap();
+/// assert_eq!(json["app"], "terminal");
+/// ```
 pub fn record_to_json(record: &Record) -> Result<Map<String, Json>, ShellError> {
     record.iter().map(|(k, v)| Ok((k.clone(), to_json(v)?))).collect()
 }
 
 /// The Nushell value of `json`, every part carrying `span`.
+///
+/// ```
+/// use nu_protocol::{Span, Value};
+/// let value = xs_core::processor::value::from_json(&serde_json::json!([1, "a"]), Span::unknown());
+/// assert_eq!(value, Value::test_list(vec![Value::test_int(1), Value::test_string("a")]));
+/// ```
 pub fn from_json(json: &Json, span: Span) -> Value {
     match json {
         Json::Null => Value::nothing(span),
