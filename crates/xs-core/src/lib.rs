@@ -25,6 +25,7 @@ mod checkpoint;
 mod chunked;
 mod client;
 mod codec;
+mod committer;
 mod connection;
 mod error;
 mod exchange;

@@ -18,6 +18,7 @@ use ssri::Integrity;
 use crate::{
     cas::{Cas, CasWriter},
     checkpoint::Checkpoint,
+    committer::Committer,
     error::{Result, StoreError},
     frame::Frame,
     published::Published,
@@ -26,7 +27,7 @@ use crate::{
     scan::Tables,
     sweep::Sweeper,
     topic::{TopicFilter, validate_topic},
-    writer::{Command, Committer, Writer},
+    writer::{Command, Writer},
 };
 
 /// How appends reach the disk.

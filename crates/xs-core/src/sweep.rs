@@ -12,10 +12,7 @@ use std::{
 
 use fjall::Keyspace;
 
-use crate::{
-    codec,
-    writer::{Command, Committer},
-};
+use crate::{codec, committer::Committer, writer::Command};
 
 /// How often the expiry index is checked.
 const PERIOD: Duration = Duration::from_millis(250);

@@ -1,18 +1,15 @@
-//! The writer: ids, group commit, retention, publication.
+//! The writer: what one commit does with a batch of commands.
 //!
-//! Every mutation of the stream goes through [`Committer::submit`], which
-//! queues the command; the first submitter to find no commit in progress
-//! becomes the leader, takes everything queued (up to [`MAX_BATCH`]),
-//! assigns ids in queue order, writes one fjall batch and syncs the journal
-//! once for the lot, so concurrent appenders share an fsync (group commit)
-//! while a lone appender commits on its own thread with no hand-off. Only
-//! after the sync is the new head published and readers woken, so a reader
-//! never sees a frame that is not durable, and ids reach readers in the
-//! order they were assigned. One leader at a time also means `last:<n>`
-//! trimming and removals never race with appends.
+//! The leader elected by the [`Committer`](crate::committer::Committer)
+//! hands it a batch: it assigns ids in queue order, writes one fjall batch
+//! and syncs the journal once for the lot (group commit). Only after the
+//! sync is the new head published and readers woken, so a reader never sees
+//! a frame that is not durable, and ids reach readers in the order they
+//! were assigned. One commit at a time also means `last:<n>` trimming and
+//! removals never race with appends.
 
 use std::{
-    sync::{Arc, Condvar, Mutex, MutexGuard, mpsc},
+    sync::{Arc, mpsc},
     time::{Duration, SystemTime},
 };
 
@@ -32,9 +29,7 @@ use crate::{
 };
 
 /// The most commands committed under one sync.
-const MAX_BATCH: usize = 4096;
-/// How many times a leader yields, at most, waiting for a fuller batch.
-const GATHER_YIELDS: usize = 4;
+pub(crate) const MAX_BATCH: usize = 4096;
 
 /// A request to the writer, with the channel its answer goes to.
 pub(crate) enum Command {
@@ -48,143 +43,6 @@ pub(crate) enum Command {
     Expire(Vec<(Vec<u8>, Scru128Id)>, mpsc::SyncSender<Result<()>>),
     /// Delete CAS content no frame references, written before the cutoff.
     SweepCas(SystemTime, mpsc::SyncSender<Result<usize>>),
-}
-
-/// Queues commands and elects, among the threads submitting them, one
-/// leader at a time to commit them.
-///
-/// Each submitter waits on its own [`Waiter`], so a commit wakes exactly the
-/// threads it answered; when more commands arrived meanwhile, the leader
-/// hands the lead to the oldest of their submitters instead of waking all.
-pub(crate) struct Committer {
-    writer: Writer,
-    queue: Mutex<Queue>,
-}
-
-#[derive(Default)]
-struct Queue {
-    pending: Vec<(Command, Arc<Waiter>)>,
-    /// How many commands the previous commit took.
-    last_batch: usize,
-    leading: bool,
-    closed: bool,
-}
-
-/// What a submitter is woken for.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Wake {
-    Waiting,
-    Answered,
-    Lead,
-}
-
-struct Waiter {
-    wake: Mutex<Wake>,
-    signal: Condvar,
-}
-
-impl Waiter {
-    fn set(&self, wake: Wake) {
-        *lock(&self.wake) = wake;
-        self.signal.notify_one();
-    }
-
-    fn wait(&self) -> Wake {
-        let mut wake = lock(&self.wake);
-        while *wake == Wake::Waiting {
-            wake = self.signal.wait(wake).unwrap_or_else(|p| p.into_inner());
-        }
-        std::mem::replace(&mut *wake, Wake::Waiting)
-    }
-}
-
-impl Committer {
-    pub(crate) fn new(writer: Writer) -> Self {
-        Self { writer, queue: Mutex::new(Queue::default()) }
-    }
-
-    /// Submits the command `make` builds around a reply channel, and returns
-    /// the reply once it is committed.
-    pub(crate) fn request<T>(&self, make: impl FnOnce(mpsc::SyncSender<Result<T>>) -> Command) -> Result<T> {
-        let (reply, answer) = mpsc::sync_channel(1);
-        self.submit(make(reply), false)?;
-        answer.try_recv().unwrap_or(Err(StoreError::Closed))
-    }
-
-    /// Queues `command` and returns once it is committed. `closing` marks
-    /// the queue closed first; otherwise a closed queue refuses the command.
-    fn submit(&self, command: Command, closing: bool) -> Result<()> {
-        let me = Arc::new(Waiter { wake: Mutex::new(Wake::Waiting), signal: Condvar::new() });
-        let lead = {
-            let mut queue = lock(&self.queue);
-            if queue.closed && !closing {
-                return Err(StoreError::Closed);
-            }
-            queue.closed |= closing;
-            queue.pending.push((command, me.clone()));
-            !std::mem::replace(&mut queue.leading, true)
-        };
-        if lead || me.wait() == Wake::Lead {
-            self.lead(&me);
-        }
-        Ok(())
-    }
-
-    /// Commits batches until `me`'s command is among the committed, then
-    /// passes the lead on (or gives it up when nothing is queued).
-    fn lead(&self, me: &Arc<Waiter>) {
-        loop {
-            self.gather();
-            let batch = {
-                let mut queue = lock(&self.queue);
-                let take = queue.pending.len().min(MAX_BATCH);
-                queue.last_batch = take;
-                queue.pending.drain(..take).collect::<Vec<_>>()
-            };
-            let mine = batch.iter().any(|(_, w)| Arc::ptr_eq(w, me));
-            let (commands, waiters): (Vec<_>, Vec<_>) = batch.into_iter().unzip();
-            self.writer.apply_all(commands);
-            waiters.iter().filter(|w| !Arc::ptr_eq(w, me)).for_each(|w| w.set(Wake::Answered));
-            if mine {
-                return self.hand_off();
-            }
-        }
-    }
-
-    /// Under concurrent load (the last batch had several commands), gives
-    /// the appenders just answered a moment to come back before committing,
-    /// so one sync covers them too. A lone appender never waits here.
-    fn gather(&self) {
-        for _ in 0..GATHER_YIELDS {
-            let queue = lock(&self.queue);
-            if queue.last_batch <= 1 || queue.pending.len() >= queue.last_batch {
-                return;
-            }
-            drop(queue);
-            std::thread::yield_now();
-        }
-    }
-
-    fn hand_off(&self) {
-        let mut queue = lock(&self.queue);
-        match queue.pending.first() {
-            Some((_, next)) => next.set(Wake::Lead),
-            None => queue.leading = false,
-        }
-    }
-
-    /// Refuses new commands and waits until everything queued is committed.
-    pub(crate) fn close(&self) {
-        let (reply, _answer) = mpsc::sync_channel(1);
-        // A no-op command: once it is committed, so is everything before it.
-        let _ = self.submit(Command::Expire(Vec::new(), reply), true);
-    }
-}
-
-/// A poisoned queue is still consistent (every critical section only moves
-/// commands and flags), so it is taken over rather than propagated.
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// The state every commit uses.
@@ -205,7 +63,7 @@ pub(crate) struct Writer {
 impl Writer {
     /// Commits `commands` as one batch, then runs any CAS sweep among them
     /// alone, after everything before it is committed.
-    fn apply_all(&self, mut commands: Vec<Command>) {
+    pub(crate) fn apply_all(&self, mut commands: Vec<Command>) {
         let sweeps: Vec<Command> = commands.extract_if(.., |c| matches!(c, Command::SweepCas(..))).collect();
         self.apply(commands);
         for sweep in sweeps {

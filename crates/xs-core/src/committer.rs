@@ -1,0 +1,155 @@
+//! Group commit: many threads submit commands, one at a time leads.
+//!
+//! Every mutation of the stream goes through [`Committer::request`], which
+//! queues the command; the first submitter to find no commit in progress
+//! becomes the leader, takes everything queued (up to [`MAX_BATCH`]) and
+//! hands it to the [`Writer`] as one batch under one sync, so concurrent
+//! appenders share an fsync while a lone appender commits on its own thread
+//! with no hand-off to another.
+
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, mpsc};
+
+use crate::{
+    error::{Result, StoreError},
+    writer::{Command, MAX_BATCH, Writer},
+};
+
+/// How many times a leader yields, at most, waiting for a fuller batch.
+const GATHER_YIELDS: usize = 4;
+
+/// Queues commands and elects, among the threads submitting them, one
+/// leader at a time to commit them.
+///
+/// Each submitter waits on its own [`Waiter`], so a commit wakes exactly the
+/// threads it answered; when more commands arrived meanwhile, the leader
+/// hands the lead to the oldest of their submitters instead of waking all.
+pub(crate) struct Committer {
+    writer: Writer,
+    queue: Mutex<Queue>,
+}
+
+#[derive(Default)]
+struct Queue {
+    pending: Vec<(Command, Arc<Waiter>)>,
+    /// How many commands the previous commit took.
+    last_batch: usize,
+    leading: bool,
+    closed: bool,
+}
+
+/// What a submitter is woken for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Wake {
+    Waiting,
+    Answered,
+    Lead,
+}
+
+struct Waiter {
+    wake: Mutex<Wake>,
+    signal: Condvar,
+}
+
+impl Waiter {
+    fn set(&self, wake: Wake) {
+        *lock(&self.wake) = wake;
+        self.signal.notify_one();
+    }
+
+    fn wait(&self) -> Wake {
+        let mut wake = lock(&self.wake);
+        while *wake == Wake::Waiting {
+            wake = self.signal.wait(wake).unwrap_or_else(|p| p.into_inner());
+        }
+        std::mem::replace(&mut *wake, Wake::Waiting)
+    }
+}
+
+impl Committer {
+    pub(crate) fn new(writer: Writer) -> Self {
+        Self { writer, queue: Mutex::new(Queue::default()) }
+    }
+
+    /// Submits the command `make` builds around a reply channel, and returns
+    /// the reply once it is committed.
+    pub(crate) fn request<T>(&self, make: impl FnOnce(mpsc::SyncSender<Result<T>>) -> Command) -> Result<T> {
+        let (reply, answer) = mpsc::sync_channel(1);
+        self.submit(make(reply), false)?;
+        answer.try_recv().unwrap_or(Err(StoreError::Closed))
+    }
+
+    /// Queues `command` and returns once it is committed. `closing` marks
+    /// the queue closed first; otherwise a closed queue refuses the command.
+    fn submit(&self, command: Command, closing: bool) -> Result<()> {
+        let me = Arc::new(Waiter { wake: Mutex::new(Wake::Waiting), signal: Condvar::new() });
+        let lead = {
+            let mut queue = lock(&self.queue);
+            if queue.closed && !closing {
+                return Err(StoreError::Closed);
+            }
+            queue.closed |= closing;
+            queue.pending.push((command, me.clone()));
+            !std::mem::replace(&mut queue.leading, true)
+        };
+        if lead || me.wait() == Wake::Lead {
+            self.lead(&me);
+        }
+        Ok(())
+    }
+
+    /// Commits batches until `me`'s command is among the committed, then
+    /// passes the lead on (or gives it up when nothing is queued).
+    fn lead(&self, me: &Arc<Waiter>) {
+        loop {
+            self.gather();
+            let batch = {
+                let mut queue = lock(&self.queue);
+                let take = queue.pending.len().min(MAX_BATCH);
+                queue.last_batch = take;
+                queue.pending.drain(..take).collect::<Vec<_>>()
+            };
+            let mine = batch.iter().any(|(_, w)| Arc::ptr_eq(w, me));
+            let (commands, waiters): (Vec<_>, Vec<_>) = batch.into_iter().unzip();
+            self.writer.apply_all(commands);
+            waiters.iter().filter(|w| !Arc::ptr_eq(w, me)).for_each(|w| w.set(Wake::Answered));
+            if mine {
+                return self.hand_off();
+            }
+        }
+    }
+
+    /// Under concurrent load (the last batch had several commands), gives
+    /// the appenders just answered a moment to come back before committing,
+    /// so one sync covers them too. A lone appender never waits here.
+    fn gather(&self) {
+        for _ in 0..GATHER_YIELDS {
+            let queue = lock(&self.queue);
+            if queue.last_batch <= 1 || queue.pending.len() >= queue.last_batch {
+                return;
+            }
+            drop(queue);
+            std::thread::yield_now();
+        }
+    }
+
+    fn hand_off(&self) {
+        let mut queue = lock(&self.queue);
+        match queue.pending.first() {
+            Some((_, next)) => next.set(Wake::Lead),
+            None => queue.leading = false,
+        }
+    }
+
+    /// Refuses new commands and waits until everything queued is committed.
+    pub(crate) fn close(&self) {
+        let (reply, _answer) = mpsc::sync_channel(1);
+        // A no-op command: once it is committed, so is everything before it.
+        let _ = self.submit(Command::Expire(Vec::new(), reply), true);
+    }
+}
+
+/// A poisoned queue is still consistent (every critical section only moves
+/// commands and flags), so it is taken over rather than propagated.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
