@@ -252,9 +252,11 @@ impl Supervisor {
 
     /// Prepares the handler registered by `register` (a newer register
     /// supersedes one still being prepared).
-    fn start(&mut self, name: &str, register: Frame, fallbacks: Vec<Frame>, was_running: Option<Scru128Id>) {
+    fn start(&mut self, name: &str, register: Frame, fallbacks: Vec<Frame>, mut was_running: Option<Scru128Id>) {
         if let Some(stale) = self.slot(name).starting.take() {
             stale.instance.cancel();
+            // A version being restored that a new register supersedes is still replaced by it.
+            was_running = was_running.or(stale.was_running);
             self.retired.push(stale.instance);
         }
         let id = register.id;
