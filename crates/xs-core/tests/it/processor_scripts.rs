@@ -63,3 +63,18 @@ fn last_n_keeps_the_newest_five_ids_per_topic() {
     assert_eq!(meta["index"]["clip.add"], json!(clips[2..]));
     assert_eq!(meta["index"]["note"], json!([note]));
 }
+
+#[test]
+fn the_projections_leave_handler_output_out_so_they_never_feed_each_other() {
+    let owner = Owner::start();
+    register_file(&owner, "topic-counter");
+    register_file(&owner, "last-n");
+    register_file(&owner, "clip-dedup");
+    append_with(&owner.store, "clip.add", "a");
+    append(&owner.store, "note");
+    let counts = newest_after(&owner, "topic-counter", "note");
+    assert_eq!(counts["counts"], json!({"clip.add": 1, "note": 1}));
+    let index = newest_after(&owner, "last-n", "note");
+    let topics: Vec<&String> = index["index"].as_object().unwrap().keys().collect();
+    assert_eq!(topics, ["clip.add", "note"]);
+}
