@@ -6,7 +6,9 @@ use nu_plugin::EvaluatedCall;
 use nu_protocol::{LabeledError, Spanned, Value};
 use xs_core::{Integrity, Scru128Id, StoreError, TTL};
 
-use crate::{error, json};
+use xs_core::processor::value;
+
+use crate::error;
 
 /// An id argument.
 ///
@@ -79,7 +81,7 @@ pub fn topics(value: &Value) -> Result<String, LabeledError> {
 /// Not a record (or holding a value with no JSON form), labeled at it.
 pub fn meta(value: &Value) -> Result<serde_json::Value, LabeledError> {
     match value {
-        Value::Record { val, .. } => Ok(serde_json::Value::Object(json::record_to_json(val)?)),
+        Value::Record { val, .. } => Ok(serde_json::Value::Object(value::record_to_json(val)?)),
         other => Err(error::labeled(StoreError::InvalidMeta { kind: kind_of(other) }, other.span())),
     }
 }

@@ -16,9 +16,9 @@
 use std::time::Duration;
 
 use nu_protocol::{ListStream, Signals, Span, Value};
-use xs_core::{FollowOption, Frame, Next, PULSE, ReadOptions, THRESHOLD, TopicFilter};
+use xs_core::{FollowOption, Frame, Next, PULSE, ReadOptions, THRESHOLD, TopicFilter, processor::value};
 
-use crate::{backend::FrameSource, error, frame};
+use crate::{backend::FrameSource, error};
 
 /// The longest a single poll waits before checking for Ctrl-C.
 const TICK: Duration = Duration::from_millis(50);
@@ -91,7 +91,9 @@ impl Iterator for FrameStream {
     fn next(&mut self) -> Option<Value> {
         while !self.done && !self.signals.interrupted() && !self.engine_gone() {
             match self.source.poll(TICK) {
-                Ok(Next::Frame(f)) if self.wanted(&f) => return Some(frame::to_value(&f, self.detail, self.span)),
+                Ok(Next::Frame(f)) if self.wanted(&f) => {
+                    return Some(value::frame_to_value(&f, self.detail, self.span));
+                }
                 Ok(Next::Frame(_) | Next::Idle) => {}
                 Ok(Next::End) => self.done = true,
                 Err(e) => {

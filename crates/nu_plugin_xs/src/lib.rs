@@ -15,11 +15,8 @@ pub mod commands;
 mod dump;
 mod error;
 mod follow;
-mod frame;
-mod json;
 mod lifecycle;
 mod location;
-mod payload;
 
 use std::{
     collections::HashMap,

@@ -1,11 +1,11 @@
 //! `xs cas put`: pipeline input into the CAS.
 
-use std::io::Cursor;
-
 use nu_plugin::{EngineInterface, EvaluatedCall, PluginCommand};
 use nu_protocol::{Example, LabeledError, PipelineData, Signature, Type, Value};
 
-use crate::{XsPlugin, error, payload::Payload};
+use xs_core::processor::payload;
+
+use crate::{XsPlugin, error};
 
 /// `xs cas put`.
 pub struct CasPut;
@@ -46,13 +46,9 @@ impl PluginCommand for CasPut {
         input: PipelineData,
     ) -> Result<PipelineData, LabeledError> {
         let input_span = input.span().unwrap_or(call.head);
-        let mut payload = Payload::from_input(input, call.head)?;
+        let mut payload = payload::reader(input, call.head)?.unwrap_or_else(|| Box::new(std::io::empty()));
         let backend = plugin.backend(engine, call)?;
-        let hash = match payload.reader() {
-            Some(reader) => backend.cas_put(reader),
-            None => backend.cas_put(&mut Cursor::new(Vec::new())),
-        }
-        .map_err(error::at(input_span))?;
+        let hash = backend.cas_put(&mut payload).map_err(error::at(input_span))?;
         Ok(PipelineData::value(Value::string(hash.to_string(), call.head), None))
     }
 }

@@ -2,9 +2,9 @@
 
 use nu_plugin::{EngineInterface, EvaluatedCall, PluginCommand};
 use nu_protocol::{Example, LabeledError, PipelineData, Signature, Spanned, SyntaxShape, Type, Value};
-use xs_core::StoreError;
+use xs_core::{StoreError, processor::value};
 
-use crate::{XsPlugin, args, error, frame};
+use crate::{XsPlugin, args, error};
 
 /// `xs get <id>`.
 pub struct Get;
@@ -46,7 +46,7 @@ impl PluginCommand for Get {
         let id = args::id(&arg)?;
         let found = plugin.backend(engine, call)?.get(&id).map_err(error::at(arg.span))?;
         let frame = found.ok_or_else(|| error::labeled(StoreError::NotFound(id), arg.span))?;
-        Ok(PipelineData::value(frame::to_value(&frame, call.has_flag("detail")?, call.head), None))
+        Ok(PipelineData::value(value::frame_to_value(&frame, call.has_flag("detail")?, call.head), None))
     }
 }
 

@@ -1,12 +1,10 @@
 //! `xs id unpack`: an id's fields, its timestamp as a datetime.
 
 use nu_plugin::{EngineInterface, EvaluatedCall, PluginCommand};
-use nu_protocol::{
-    Category, Example, LabeledError, PipelineData, Record, Signature, Span, Spanned, SyntaxShape, Type, Value,
-};
-use xs_core::Scru128Id;
+use nu_protocol::{Category, Example, LabeledError, PipelineData, Signature, Span, Spanned, SyntaxShape, Type, Value};
+use xs_core::{Scru128Id, processor::value::id_to_record};
 
-use crate::{XsPlugin, args, frame};
+use crate::{XsPlugin, args};
 
 /// `xs id unpack [id]`.
 pub struct IdUnpack;
@@ -55,24 +53,14 @@ impl PluginCommand for IdUnpack {
             }
         };
         let id = args::id(&arg)?;
-        Ok(PipelineData::value(Value::record(unpack(id, call.head), call.head), None))
+        Ok(PipelineData::value(Value::record(id_to_record(id, call.head), call.head), None))
     }
-}
-
-/// The record form of `id`.
-pub fn unpack(id: Scru128Id, span: Span) -> Record {
-    let mut record = Record::new();
-    record.push("timestamp", Value::date(frame::id_datetime(id), span));
-    record.push("counter_hi", Value::int(i64::from(id.counter_hi()), span));
-    record.push("counter_lo", Value::int(i64::from(id.counter_lo()), span));
-    record.push("entropy", Value::int(i64::from(id.entropy()), span));
-    record
 }
 
 /// The record of the id in the examples, `03amo4vrpq0xs2alqicv0426b`.
 pub fn example_record() -> Value {
     let id = Scru128Id::from_u128((1_700_000_000_000 << 80) | (1 << 56) | (2 << 32) | 3);
-    Value::record(unpack(id, Span::unknown()), Span::unknown())
+    Value::record(id_to_record(id, Span::unknown()), Span::unknown())
 }
 
 #[cfg(test)]

@@ -2,12 +2,11 @@
 
 use nu_plugin::{EngineInterface, EvaluatedCall, PluginCommand};
 use nu_protocol::{Example, LabeledError, PipelineData, Signature, Spanned, SyntaxShape, Type, Value};
-use xs_core::{FollowOption, ReadOptions};
+use xs_core::{FollowOption, ReadOptions, processor::value};
 
 use crate::{
     XsPlugin, args, error,
     follow::{FrameStream, Markers},
-    frame,
 };
 
 /// `xs last [topic] [n]`.
@@ -83,7 +82,7 @@ impl PluginCommand for Last {
             return Ok(PipelineData::list_stream(stream.into_list_stream(), None));
         }
         let frames = backend.last(&topic, n.unwrap_or(1)).map_err(error::at(topic_span))?;
-        let mut values = frames.iter().map(|f| frame::to_value(f, detail, call.head));
+        let mut values = frames.iter().map(|f| value::frame_to_value(f, detail, call.head));
         let value = match n {
             Some(_) => Value::list(values.collect(), call.head),
             None => values.next().unwrap_or(Value::nothing(call.head)),

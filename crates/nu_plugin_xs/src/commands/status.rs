@@ -2,9 +2,9 @@
 
 use nu_plugin::{EngineInterface, EvaluatedCall, PluginCommand};
 use nu_protocol::{Example, LabeledError, PipelineData, Record, Signature, Span, Type, Value};
-use xs_core::ReadOptions;
+use xs_core::{ReadOptions, processor::value};
 
-use crate::{XsPlugin, backend, error, frame, lifecycle};
+use crate::{XsPlugin, backend, error, lifecycle};
 
 /// `xs status`.
 pub struct Status;
@@ -70,7 +70,7 @@ fn state_value(state: &lifecycle::State, span: Span) -> Value {
     let mut record = Record::new();
     record.push("name", Value::string(state.name.clone(), span));
     record.push("state", Value::string(state.state.clone(), span));
-    record.push("since", Value::date(frame::id_datetime(state.since), span));
+    record.push("since", Value::date(value::id_datetime(state.since), span));
     Value::record(record, span)
 }
 

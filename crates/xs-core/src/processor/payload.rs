@@ -1,11 +1,11 @@
 //! Pipeline input as payload bytes, for `xs append` and `xs cas put` in
-//! the embedded engine (the same rules as the plugin's).
+//! the embedded engine and in the plugin (one set of rules for both).
 //!
 //! Nothing is no payload; a string is its UTF-8 bytes; binary is itself; a
 //! byte stream is copied into the CAS as it arrives (never collected);
 //! anything else (a record, a list, a number) is stored as its JSON.
 
-use std::io::{self, Read};
+use std::io::{self, Cursor, Read};
 
 use nu_protocol::{PipelineData, ShellError, Span, Value};
 use ssri::Integrity;
@@ -37,21 +37,47 @@ use crate::{
 /// ```
 pub fn put(store: &Store, input: PipelineData, head: Span, keep_empty: bool) -> Result<Option<Integrity>, ShellError> {
     let mut writer = store.cas_writer();
-    let written = match input {
-        PipelineData::Empty => 0,
-        PipelineData::Value(value, _) => copy(&mut bytes(value)?.as_slice(), &mut writer, head)?,
-        PipelineData::ByteStream(stream, _) => match stream.reader() {
-            Some(mut reader) => copy(&mut reader, &mut writer, head)?,
-            None => 0,
-        },
-        stream @ PipelineData::ListStream(..) => {
-            copy(&mut bytes(stream.into_value(head)?)?.as_slice(), &mut writer, head)?
-        }
+    let written = match reader(input, head)? {
+        Some(mut reader) => io::copy(&mut reader, &mut writer).map_err(|e| store_error(e.into(), head))?,
+        None => 0,
     };
     if written == 0 && !keep_empty {
         return Ok(None);
     }
     writer.commit().map(Some).map_err(|e| store_error(e, head))
+}
+
+/// The bytes of `input` as a reader, or `None` when there is no input: the
+/// rules of [`put`] for a caller that writes elsewhere (the plugin hands it
+/// to a [`Connection`](crate::Connection), which may be a socket client).
+/// A byte stream stays a stream, so it is read in constant memory.
+///
+/// # Errors
+///
+/// An error value in the input, or a value with no JSON form.
+///
+/// # Examples
+///
+/// ```
+/// use std::io::Read;
+/// use nu_protocol::{PipelineData, Span, Value};
+/// let input = PipelineData::value(Value::test_string("hello"), None);
+/// let mut bytes = Vec::new();
+/// xs_core::processor::payload::reader(input, Span::unknown())?.unwrap().read_to_end(&mut bytes)?;
+/// assert_eq!(bytes, b"hello");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn reader(input: PipelineData, head: Span) -> Result<Option<Box<dyn Read + Send>>, ShellError> {
+    let value = match input {
+        PipelineData::Empty => return Ok(None),
+        PipelineData::Value(value, _) => value,
+        PipelineData::ByteStream(stream, _) => return Ok(stream.reader().map(|r| Box::new(r) as Box<dyn Read + Send>)),
+        stream @ PipelineData::ListStream(..) => stream.into_value(head)?,
+    };
+    Ok(match value {
+        Value::Nothing { .. } => None,
+        other => Some(Box::new(Cursor::new(bytes(other)?))),
+    })
 }
 
 /// The bytes `value` is stored as.
@@ -65,6 +91,26 @@ fn bytes(value: Value) -> Result<Vec<u8>, ShellError> {
     })
 }
 
-fn copy(from: &mut dyn Read, to: &mut dyn io::Write, head: Span) -> Result<u64, ShellError> {
-    io::copy(from, to).map_err(|e| store_error(e.into(), head))
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nu_protocol::record;
+
+    fn bytes_of(input: PipelineData) -> Option<Vec<u8>> {
+        reader(input, Span::test_data()).unwrap().map(|mut r| {
+            let mut out = Vec::new();
+            r.read_to_end(&mut out).unwrap();
+            out
+        })
+    }
+
+    #[test]
+    fn strings_binary_records_and_nothing() {
+        assert_eq!(bytes_of(PipelineData::empty()), None);
+        assert_eq!(bytes_of(PipelineData::value(Value::test_nothing(), None)), None);
+        assert_eq!(bytes_of(PipelineData::value(Value::test_string("hi"), None)), Some(b"hi".to_vec()));
+        assert_eq!(bytes_of(PipelineData::value(Value::test_binary(vec![0, 255]), None)), Some(vec![0, 255]));
+        let record = Value::test_record(record! {"a" => Value::test_int(1)});
+        assert_eq!(bytes_of(PipelineData::value(record, None)), Some(br#"{"a":1}"#.to_vec()));
+    }
 }
