@@ -88,7 +88,7 @@ impl Config {
             start: field(record, "start", start)?.unwrap_or(Start::New),
             topics: field(record, "topics", topics)?,
             pulse: field(record, "pulse", pulse)?,
-            returns: returns(record.get("return_options"), name)?,
+            returns: returns(record.get("return_options"), name, ".out")?,
         })
     }
 }
@@ -154,8 +154,9 @@ fn pulse(value: &Value) -> Result<Duration, ShellError> {
         .ok_or_else(|| wrong(value, "pulse must be a positive duration (1sec), or milliseconds"))
 }
 
-fn returns(value: Option<&Value>, name: &str) -> Result<Returns, ShellError> {
-    let mut returns = Returns { suffix: ".out".into(), ttl: None, cas: false };
+/// `return_options` (absent: `default_suffix`, no TTL, out as meta).
+pub(crate) fn returns(value: Option<&Value>, name: &str, default_suffix: &str) -> Result<Returns, ShellError> {
+    let mut returns = Returns { suffix: default_suffix.into(), ttl: None, cas: false };
     let Some(value) = value.filter(|v| !v.is_nothing()) else { return Ok(returns) };
     let Value::Record { val: record, .. } = value else {
         return Err(wrong(value, "return_options must be a record: {suffix?, ttl?, target?}"));

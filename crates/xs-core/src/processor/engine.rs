@@ -94,6 +94,9 @@ impl Interrupt {
     /// Interrupts the script and kills its externals. Safe to repeat (a
     /// `try` around an interrupted loop clears the signal once).
     pub(crate) fn trigger(&self) {
+        // The job kills each external's pid alone; its process group (a
+        // pipeline, or what a shell script forked) goes first.
+        super::watchdog::kill_groups(&self.job.collect_pids());
         if let Err(e) = self.job.kill() {
             tracing::debug!(error = %e, "could not kill a script's external");
         }
@@ -132,6 +135,11 @@ impl Runtime {
         let value = result.map_err(|e| self.format(&e))?;
         self.state.merge_env(&mut stack).map_err(|e| self.format(&e))?;
         Ok(value)
+    }
+
+    /// Sets the environment variable `name` for the script (and its externals).
+    pub(crate) fn set_env(&mut self, name: &str, value: &str) {
+        self.state.add_env_var(name.into(), Value::string(value, Span::unknown()));
     }
 
     /// How many positional parameters `closure` takes, and whether it has a rest parameter.

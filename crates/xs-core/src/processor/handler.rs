@@ -24,7 +24,7 @@ use crate::{
         config::{Config, Start},
         engine::{Engine, Runtime},
         instance::{Control, Stop},
-        lifecycle::{self, Event},
+        lifecycle::{self, Event, Kind},
         module,
         outbox::Outbox,
         output::{out_frame, outcome},
@@ -45,6 +45,10 @@ const LINGER: Duration = Duration::from_millis(50);
 
 /// What the supervisor knows about a handler before it starts.
 pub(crate) struct Spec {
+    /// A handler or a generator.
+    pub(crate) kind: Kind,
+    /// Generators: the owner's token, which marks their externals (see `watchdog.rs`).
+    pub(crate) owner: Option<String>,
     pub(crate) name: String,
     /// The register frame (its payload is the script).
     pub(crate) register: Frame,
@@ -83,7 +87,7 @@ impl Handler {
         let outbox = Arc::new(Outbox::new(store.clone(), spec.register.id));
         let context = Context { store: store.clone(), outbox: Some(outbox.clone()) };
         let mut runtime = engine.runtime(commands::all(&context), &modules, control.interrupt())?;
-        let file = lifecycle::topic(&spec.name, Event::Register);
+        let file = lifecycle::topic(Kind::Handler, &spec.name, Event::Register);
         let value = runtime.evaluate(&file, &source)?;
         let config = Config::parse(&value, &spec.name, &runtime)?;
         outbox.discard_current();
@@ -132,13 +136,13 @@ impl Handler {
     /// True for frames this handler must not see.
     fn skips(&self, frame: &Frame) -> bool {
         frame.topic == THRESHOLD
-            || lifecycle::parse(&frame.topic).is_some_and(|(name, _)| name == self.spec.name)
+            || lifecycle::parse(Kind::Handler, &frame.topic).is_some_and(|(name, _)| name == self.spec.name)
             || handler_id(frame).is_some_and(|id| self.spec.versions.contains(&id))
     }
 
     /// A lifecycle frame about this handler.
     fn lifecycle(&self, event: Event, extra: &[(&str, serde_json::Value)]) -> Frame {
-        lifecycle::frame(&self.spec.name, event, self.spec.register.id, extra)
+        lifecycle::frame(Kind::Handler, &self.spec.name, event, self.spec.register.id, extra)
     }
 
     /// Commits what is finished, with `frame` last.
@@ -275,7 +279,7 @@ impl Runner {
 }
 
 /// The script a register frame carries.
-fn script(store: &Store, register: &Frame) -> Result<String, String> {
+pub(crate) fn script(store: &Store, register: &Frame) -> Result<String, String> {
     let hash = register.hash.as_ref().ok_or("the register frame has no script: append the script as its payload")?;
     let bytes = store.cas_read(hash).map_err(|e| format!("the script cannot be read: {e}"))?;
     String::from_utf8(bytes).map_err(|_| "the script is not UTF-8 text".to_string())

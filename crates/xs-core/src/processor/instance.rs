@@ -1,5 +1,5 @@
-//! An instance: one register frame's handler on a thread of its own, and
-//! the supervisor's handle on it.
+//! An instance: one register (or spawn) frame's handler (or generator)
+//! on a thread of its own, and the supervisor's handle on it.
 //!
 //! The thread first prepares the handler (reads the script, evaluates its
 //! config in a fresh engine) and reports whether it is valid; then it
@@ -22,7 +22,9 @@ use crate::{
     error::Result,
     processor::{
         engine::{Engine, Interrupt},
+        generator::Generator,
         handler::{Handler, Spec},
+        lifecycle::Kind,
         supervisor::Event,
     },
     store::Store,
@@ -80,6 +82,19 @@ impl Control {
         &self.interrupt
     }
 
+    /// Waits up to `timeout` for a reason to stop (a generator's back-off).
+    pub(crate) fn wait_for_stop(&self, timeout: Duration) -> Option<Stop> {
+        let deadline = Instant::now() + timeout;
+        let mut phase = self.lock();
+        loop {
+            if let Phase::Stopping(stop) = *phase {
+                return Some(stop);
+            }
+            let left = deadline.checked_duration_since(Instant::now())?;
+            phase = self.changed.wait_timeout(phase, left).unwrap_or_else(|p| p.into_inner()).0;
+        }
+    }
+
     /// Blocks until the supervisor lets the instance run; false if it
     /// was cancelled or stopped first.
     fn wait_for_go(&self) -> bool {
@@ -127,11 +142,11 @@ impl Instance {
         events: Sender<Event>,
     ) -> Result<Instance> {
         let id = spec.register.id;
-        let interrupt = Interrupt::new(&format!("xs.handler.{}", spec.name));
+        let interrupt = Interrupt::new(&format!("{}.{}", spec.kind.prefix(), spec.name));
         let control = Arc::new(Control { phase: Mutex::new(Phase::Starting), changed: Condvar::new(), interrupt });
         let shared = control.clone();
         let thread = std::thread::Builder::new()
-            .name(format!("xs-handler-{}", spec.name))
+            .name(format!("{}-{}", spec.kind.prefix(), spec.name))
             .spawn(move || main(spec, store, &engine, &shared, &events))?;
         Ok(Instance { id, control, thread: Some(thread) })
     }
@@ -200,8 +215,8 @@ fn main(
         Ok(engine) => engine,
         Err(e) => return report(events, &name, id, Err(e.clone())),
     };
-    let prepared = catch_unwind(AssertUnwindSafe(|| Handler::prepare(spec, store, engine, control.clone())))
-        .unwrap_or_else(|_| Err("the handler's script crashed the engine while it was being read".into()));
+    let prepared = catch_unwind(AssertUnwindSafe(|| Prepared::new(spec, store, engine, control.clone())))
+        .unwrap_or_else(|_| Err("the script crashed the engine while it was being read".into()));
     let handler = match prepared {
         Ok(handler) => handler,
         Err(e) => return report(events, &name, id, Err(e)),
@@ -209,6 +224,28 @@ fn main(
     report(events, &name, id, Ok(()));
     if control.wait_for_go() && catch_unwind(AssertUnwindSafe(|| handler.run())).is_err() {
         tracing::error!(handler = %name, "a handler panicked; it stops without a lifecycle frame");
+    }
+}
+
+/// A handler or a generator, ready to run.
+enum Prepared {
+    Handler(Handler),
+    Generator(Generator),
+}
+
+impl Prepared {
+    fn new(spec: Spec, store: Store, engine: &Engine, control: Arc<Control>) -> std::result::Result<Self, String> {
+        match spec.kind {
+            Kind::Handler => Handler::prepare(spec, store, engine, control).map(Prepared::Handler),
+            Kind::Generator => Generator::prepare(spec, store, engine, control).map(Prepared::Generator),
+        }
+    }
+
+    fn run(self) {
+        match self {
+            Prepared::Handler(handler) => handler.run(),
+            Prepared::Generator(generator) => generator.run(),
+        }
     }
 }
 

@@ -7,6 +7,11 @@
 //! `.replaced`, `.stopped` (the owner shut down: it runs again under the
 //! next owner).
 //!
+//! Generators ([`Kind::Generator`]) have the same events under
+//! `xs.generator.<name>`, with three renamed: `.spawn` (register),
+//! `.terminate` (unregister), `.terminated` (unregistered); their frames
+//! carry `meta.generator_id`. One set of rules serves both kinds.
+//!
 //! At owner start the processor replays only these topics (through the
 //! topic index) into a [`History`] and asks it for a [`Plan`] per name:
 //! what was stopped by request or ended by itself stays stopped; what was
@@ -23,6 +28,43 @@ use crate::frame::Frame;
 
 /// The prefix of every handler lifecycle topic.
 pub(crate) const HANDLER: &str = "xs.handler";
+/// The prefix of every generator lifecycle topic.
+pub(crate) const GENERATOR: &str = "xs.generator";
+
+/// Which kind of instance a lifecycle is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum Kind {
+    Handler,
+    Generator,
+}
+
+impl Kind {
+    /// The topic prefix: `xs.handler` or `xs.generator`.
+    pub(crate) fn prefix(self) -> &'static str {
+        match self {
+            Kind::Handler => HANDLER,
+            Kind::Generator => GENERATOR,
+        }
+    }
+
+    /// The meta key naming the register (spawn) frame: `handler_id` or `generator_id`.
+    pub(crate) fn id_key(self) -> &'static str {
+        match self {
+            Kind::Handler => "handler_id",
+            Kind::Generator => "generator_id",
+        }
+    }
+
+    /// The last segment of `event`'s topic for this kind.
+    pub(crate) fn event_name(self, event: Event) -> &'static str {
+        match (self, event) {
+            (Kind::Generator, Event::Register) => "spawn",
+            (Kind::Generator, Event::Unregister) => "terminate",
+            (Kind::Generator, Event::Unregistered) => "terminated",
+            _ => event.as_str(),
+        }
+    }
+}
 /// The prefix of module topics: `xs.module.<name>`.
 pub(crate) const MODULE: &str = "xs.module";
 
@@ -70,36 +112,36 @@ impl Event {
 }
 
 /// `xs.handler.clip.sum.active` → (`clip.sum`, [`Event::Active`]).
-pub(crate) fn parse(topic: &str) -> Option<(&str, Event)> {
-    let rest = topic.strip_prefix(HANDLER)?.strip_prefix('.')?;
+pub(crate) fn parse(kind: Kind, topic: &str) -> Option<(&str, Event)> {
+    let rest = topic.strip_prefix(kind.prefix())?.strip_prefix('.')?;
     let (name, event) = rest.rsplit_once('.')?;
-    Event::ALL.into_iter().find(|e| e.as_str() == event).map(|e| (name, e))
+    Event::ALL.into_iter().find(|e| kind.event_name(*e) == event).map(|e| (name, e))
 }
 
-/// The topic of `event` for handler `name`.
-pub(crate) fn topic(name: &str, event: Event) -> String {
-    format!("{HANDLER}.{name}.{}", event.as_str())
+/// The topic of `event` for the handler (or generator) `name`.
+pub(crate) fn topic(kind: Kind, name: &str, event: Event) -> String {
+    format!("{}.{name}.{}", kind.prefix(), kind.event_name(event))
 }
 
-/// A lifecycle frame about the handler registered by `handler_id`, with
-/// `extra` fields (`error`, `frame_id`) in its meta.
-pub(crate) fn frame(name: &str, event: Event, handler_id: Scru128Id, extra: &[(&str, Json)]) -> Frame {
+/// A lifecycle frame about the instance registered (spawned) by `id`,
+/// with `extra` fields (`error`, `frame_id`) in its meta.
+pub(crate) fn frame(kind: Kind, name: &str, event: Event, id: Scru128Id, extra: &[(&str, Json)]) -> Frame {
     let mut meta = Map::new();
-    meta.insert("handler_id".into(), handler_id.to_string().into());
+    meta.insert(kind.id_key().into(), id.to_string().into());
     for (key, value) in extra {
         meta.insert((*key).into(), value.clone());
     }
-    Frame::builder(topic(name, event)).meta(Json::Object(meta)).build()
+    Frame::builder(topic(kind, name, event)).meta(Json::Object(meta)).build()
 }
 
 /// The register frame an output event is about.
-fn subject(frame: &Frame) -> Option<Scru128Id> {
-    frame.meta.as_ref()?.get("handler_id")?.as_str()?.parse().ok()
+fn subject(kind: Kind, frame: &Frame) -> Option<Scru128Id> {
+    frame.meta.as_ref()?.get(kind.id_key())?.as_str()?.parse().ok()
 }
 
-/// What the lifecycle frames say, per handler name.
-#[derive(Default)]
+/// What the lifecycle frames say, per handler (or generator) name.
 pub(crate) struct History {
+    kind: Kind,
     names: BTreeMap<String, Name>,
 }
 
@@ -129,9 +171,14 @@ pub(crate) struct Plan {
 }
 
 impl History {
+    /// An empty history of the lifecycles of `kind`.
+    pub(crate) fn new(kind: Kind) -> Self {
+        History { kind, names: BTreeMap::new() }
+    }
+
     /// Takes one lifecycle frame into account (others are ignored).
     pub(crate) fn apply(&mut self, frame: &Frame) {
-        let Some((name, event)) = parse(&frame.topic) else { return };
+        let Some((name, event)) = parse(self.kind, &frame.topic) else { return };
         let entry = self.names.entry(name.to_string()).or_default();
         match event {
             Event::Register => {
@@ -144,7 +191,7 @@ impl History {
                 entry.fallback = None;
             }
             _ => {
-                if let Some(id) = subject(frame) {
+                if let Some(id) = subject(self.kind, frame) {
                     entry.resolve(event, id);
                 }
             }
@@ -209,22 +256,24 @@ mod tests {
 
     impl Script {
         fn new() -> Self {
-            Script { history: History::default() }
+            Script { history: History::new(Kind::Handler) }
         }
 
         fn register(&mut self) -> Scru128Id {
-            let frame = Frame { id: scru128::new(), ..Frame::builder(topic("h", Event::Register)).build() };
+            let frame =
+                Frame { id: scru128::new(), ..Frame::builder(topic(Kind::Handler, "h", Event::Register)).build() };
             self.history.apply(&frame);
             frame.id
         }
 
         fn event(&mut self, event: Event, id: Scru128Id) {
-            let frame = Frame { id: scru128::new(), ..frame("h", event, id, &[]) };
+            let frame = Frame { id: scru128::new(), ..frame(Kind::Handler, "h", event, id, &[]) };
             self.history.apply(&frame);
         }
 
         fn unregister(&mut self) {
-            let frame = Frame { id: scru128::new(), ..Frame::builder(topic("h", Event::Unregister)).build() };
+            let frame =
+                Frame { id: scru128::new(), ..Frame::builder(topic(Kind::Handler, "h", Event::Unregister)).build() };
             self.history.apply(&frame);
         }
 
@@ -235,10 +284,14 @@ mod tests {
 
     #[test]
     fn topics_parse_with_dotted_names() {
-        assert_eq!(parse("xs.handler.clip.sum.active"), Some(("clip.sum", Event::Active)));
-        assert_eq!(parse("xs.handler.x"), None);
-        assert_eq!(parse("xs.handler.x.bogus"), None);
-        assert_eq!(parse("xs.handlers.x.active"), None);
+        assert_eq!(parse(Kind::Handler, "xs.handler.clip.sum.active"), Some(("clip.sum", Event::Active)));
+        assert_eq!(parse(Kind::Handler, "xs.handler.x"), None);
+        assert_eq!(parse(Kind::Handler, "xs.handler.x.bogus"), None);
+        assert_eq!(parse(Kind::Handler, "xs.handlers.x.active"), None);
+        assert_eq!(parse(Kind::Generator, "xs.generator.w.spawn"), Some(("w", Event::Register)));
+        assert_eq!(parse(Kind::Generator, "xs.generator.w.terminated"), Some(("w", Event::Unregistered)));
+        assert_eq!(parse(Kind::Generator, "xs.generator.w.register"), None);
+        assert_eq!(parse(Kind::Generator, "xs.handler.w.active"), None);
     }
 
     #[test]

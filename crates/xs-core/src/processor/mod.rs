@@ -27,8 +27,10 @@
 
 mod commands;
 mod config;
+mod duplex;
 mod engine;
 mod error;
+mod generator;
 mod handler;
 mod instance;
 mod lifecycle;
@@ -39,5 +41,6 @@ pub mod payload;
 mod position;
 mod supervisor;
 pub mod value;
+mod watchdog;
 
 pub use supervisor::Processor;

@@ -1,6 +1,6 @@
-//! The processor: one supervisor thread per owner that reads the lifecycle
-//! and module topics and keeps, per handler name, at most one instance
-//! running.
+//! The processor: one supervisor thread per owner and kind (handlers,
+//! generators) that reads the lifecycle and module topics and keeps, per
+//! name, at most one instance running.
 //!
 //! Everything reaches the supervisor as an [`Event`] on one channel: the
 //! frames of `xs.handler.*` and `xs.module.*` (from a follow through the
@@ -33,8 +33,9 @@ use crate::{
         engine::Engine,
         handler::Spec,
         instance::{Instance, Report, Stop},
-        lifecycle::{self, Event as Lifecycle, HANDLER, History, MODULE},
+        lifecycle::{self, Event as Lifecycle, History, Kind, MODULE},
         module::Modules,
+        watchdog::Watchdog,
     },
     read::{FollowOption, ReadOptions},
     reader::{Next, THRESHOLD},
@@ -78,7 +79,8 @@ pub(crate) enum Event {
 /// ```
 pub struct Processor {
     store: Store,
-    events: Sender<Event>,
+    /// One supervisor per kind.
+    events: Vec<Sender<Event>>,
     stop_follow: Arc<AtomicBool>,
     threads: Vec<JoinHandle<()>>,
 }
@@ -102,12 +104,24 @@ impl Processor {
     }
 
     fn start(store: Store) -> Result<Processor> {
-        let (events, inbox) = mpsc::channel();
         let stop_follow = Arc::new(AtomicBool::new(false));
-        let options = ReadOptions::builder().follow(FollowOption::On).topic(format!("{HANDLER}.*,{MODULE}.*")).build();
+        let mut processor = Processor { store: store.clone(), events: Vec::new(), stop_follow, threads: Vec::new() };
+        for kind in [Kind::Handler, Kind::Generator] {
+            let (events, threads) = Self::supervise(&store, kind, &processor.stop_follow)?;
+            processor.events.push(events);
+            processor.threads.extend(threads);
+        }
+        Ok(processor)
+    }
+
+    /// Starts the follow and the supervisor of one kind.
+    fn supervise(store: &Store, kind: Kind, stop: &Arc<AtomicBool>) -> Result<(Sender<Event>, [JoinHandle<()>; 2])> {
+        let (events, inbox) = mpsc::channel();
+        let topics = format!("{}.*,{MODULE}.*", kind.prefix());
+        let options = ReadOptions::builder().follow(FollowOption::On).topic(topics).build();
         let mut reader = store.reader(options)?;
-        let (feed, stop) = (events.clone(), stop_follow.clone());
-        let follow = std::thread::Builder::new().name("xs-processor-follow".into()).spawn(move || {
+        let (feed, stop) = (events.clone(), stop.clone());
+        let follow = std::thread::Builder::new().name(format!("xs-{}-follow", kind.prefix())).spawn(move || {
             while !stop.load(Ordering::SeqCst) {
                 let event = match reader.poll(TICK) {
                     Ok(Next::Frame(frame)) => Event::Frame(frame),
@@ -124,9 +138,10 @@ impl Processor {
                 }
             }
         })?;
-        let supervisor = Supervisor::new(store.clone(), events.clone());
-        let run = std::thread::Builder::new().name("xs-processor".into()).spawn(move || supervisor.run(&inbox))?;
-        Ok(Processor { store, events, stop_follow, threads: vec![follow, run] })
+        let supervisor = Supervisor::new(kind, store.clone(), events.clone());
+        let run =
+            std::thread::Builder::new().name(format!("xs-{}", kind.prefix())).spawn(move || supervisor.run(&inbox))?;
+        Ok((events, [follow, run]))
     }
 
     /// Stops every handler (each records `.stopped` after committing what
@@ -137,7 +152,9 @@ impl Processor {
 
     fn stop(&mut self) {
         self.stop_follow.store(true, Ordering::SeqCst);
-        let _ = self.events.send(Event::Shutdown);
+        for events in &self.events {
+            let _ = events.send(Event::Shutdown);
+        }
         if self.threads.is_empty() {
             return;
         }
@@ -158,6 +175,7 @@ impl Drop for Processor {
 
 /// The per-name slots and what they are built from.
 struct Supervisor {
+    kind: Kind,
     store: Store,
     events: Sender<Event>,
     engine: Arc<OnceLock<std::result::Result<Engine, String>>>,
@@ -167,6 +185,8 @@ struct Supervisor {
     /// Cancelled or stopped instances whose threads are still winding down.
     retired: Vec<Instance>,
     live: bool,
+    /// Generators only: kills their externals if this process dies.
+    watchdog: Option<Watchdog>,
 }
 
 /// One handler name: what runs, and what is being prepared to replace it.
@@ -187,16 +207,18 @@ struct Starting {
 }
 
 impl Supervisor {
-    fn new(store: Store, events: Sender<Event>) -> Self {
+    fn new(kind: Kind, store: Store, events: Sender<Event>) -> Self {
         Supervisor {
+            kind,
             store,
             events,
             engine: Arc::new(OnceLock::new()),
-            history: History::default(),
+            history: History::new(kind),
             modules: Modules::default(),
             slots: HashMap::new(),
             retired: Vec::new(),
             live: false,
+            watchdog: None,
         }
     }
 
@@ -226,7 +248,7 @@ impl Supervisor {
         if self.modules.apply(&frame) {
             return;
         }
-        let Some((name, event)) = lifecycle::parse(&frame.topic) else { return };
+        let Some((name, event)) = lifecycle::parse(self.kind, &frame.topic) else { return };
         let name = name.to_string();
         self.history.apply(&frame);
         match event {
@@ -241,7 +263,7 @@ impl Supervisor {
     fn restore(&mut self) {
         for plan in self.history.plan() {
             if let Some(id) = plan.unregistered {
-                self.append(lifecycle::frame(&plan.name, Lifecycle::Unregistered, id, &[]));
+                self.append(lifecycle::frame(self.kind, &plan.name, Lifecycle::Unregistered, id, &[]));
             }
             let mut candidates = plan.candidates.into_iter();
             if let Some(first) = candidates.next() {
@@ -260,7 +282,10 @@ impl Supervisor {
             self.retired.push(stale.instance);
         }
         let id = register.id;
+        let owner = self.owner();
         let spec = Spec {
+            kind: self.kind,
+            owner,
             name: name.to_string(),
             modules: self.modules.as_of(id),
             versions: self.history.versions(name),
@@ -300,7 +325,7 @@ impl Supervisor {
                     error
                 };
                 tracing::warn!(handler = name, %id, "invalid handler script");
-                self.append(lifecycle::frame(name, Lifecycle::Invalid, id, &[("error", error.into())]));
+                self.append(lifecycle::frame(self.kind, name, Lifecycle::Invalid, id, &[("error", error.into())]));
                 self.retired.push(starting.instance);
                 let mut fallbacks = starting.fallbacks.into_iter();
                 if let Some(next) = fallbacks.next() {
@@ -317,7 +342,7 @@ impl Supervisor {
             old.stop(Stop::Replaced);
             old.wait(PATIENCE);
         } else if let Some(previous) = starting.was_running.filter(|r| *r != id) {
-            self.append(lifecycle::frame(name, Lifecycle::Replaced, previous, &[]));
+            self.append(lifecycle::frame(self.kind, name, Lifecycle::Replaced, previous, &[]));
         }
         starting.instance.go();
         self.slot(name).running = Some(starting.instance);
@@ -345,7 +370,7 @@ impl Supervisor {
             starting.instance.cancel();
             if running.is_none() {
                 let id = starting.instance.id;
-                self.append(lifecycle::frame(name, Lifecycle::Unregistered, id, &[]));
+                self.append(lifecycle::frame(self.kind, name, Lifecycle::Unregistered, id, &[]));
             }
             self.retired.push(starting.instance);
         }
@@ -387,6 +412,27 @@ impl Supervisor {
         for mut instance in all {
             instance.wait(PATIENCE);
         }
+        if let Some(watchdog) = self.watchdog.take() {
+            watchdog.release();
+        }
+    }
+
+    /// The token a generator's externals carry in their environment (the
+    /// watchdog's, started with the first generator); none for handlers.
+    fn owner(&mut self) -> Option<String> {
+        if self.kind != Kind::Generator {
+            return None;
+        }
+        if self.watchdog.is_none() {
+            match Watchdog::start() {
+                Ok(watchdog) => self.watchdog = Some(watchdog),
+                Err(e) => {
+                    tracing::error!(error = %e, "no watchdog: a killed owner may leave generators' externals behind")
+                }
+            }
+        }
+        let token = self.watchdog.as_ref().map(|w| w.token().to_string());
+        Some(token.unwrap_or_else(|| format!("{}-unwatched", std::process::id())))
     }
 
     fn slot(&mut self, name: &str) -> &mut Slot {

@@ -14,6 +14,7 @@ mod lifecycle;
 mod processor_common;
 mod processor_crash;
 mod processor_engine;
+mod processor_generator;
 mod processor_handler;
 mod processor_lifecycle;
 mod processor_owner;
