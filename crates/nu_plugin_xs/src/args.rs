@@ -3,7 +3,9 @@
 //! comma string or a list) and the `--meta` record.
 
 use nu_plugin::EvaluatedCall;
-use nu_protocol::{LabeledError, Spanned, Value};
+use std::io::Read;
+
+use nu_protocol::{LabeledError, PipelineData, Span, Spanned, Value};
 use xs_core::{Integrity, Scru128Id, StoreError, TTL};
 
 use xs_core::processor::value;
@@ -17,6 +19,16 @@ use crate::error;
 /// Not a scru128 id: labeled at the argument.
 pub fn id(arg: &Spanned<String>) -> Result<Scru128Id, LabeledError> {
     arg.item.parse().map_err(|_| error::labeled(StoreError::InvalidId { id: arg.item.clone() }, arg.span))
+}
+
+/// The id argument at `position`, with its span.
+///
+/// # Errors
+///
+/// A missing argument, or as [`id`].
+pub fn id_arg(call: &EvaluatedCall, position: usize) -> Result<Spanned<Scru128Id>, LabeledError> {
+    let arg: Spanned<String> = call.req(position)?;
+    Ok(Spanned { item: id(&arg)?, span: arg.span })
 }
 
 /// An optional id flag.
@@ -86,6 +98,20 @@ pub fn meta(value: &Value) -> Result<serde_json::Value, LabeledError> {
     }
 }
 
+/// The pipeline input as payload bytes (xs-core's rules: a byte stream
+/// stays a stream), with the span an error storing it is blamed on: the
+/// input's, else the command's. No input reads as empty, which an append
+/// stores as no payload and `xs cas put` as the empty content.
+///
+/// # Errors
+///
+/// An error value in the input, or a value with no JSON form.
+pub fn payload(input: PipelineData, head: Span) -> Result<Spanned<Box<dyn Read + Send>>, LabeledError> {
+    let span = input.span().unwrap_or(head);
+    let reader = xs_core::processor::payload::reader(input, head)?;
+    Ok(Spanned { item: reader.unwrap_or_else(|| Box::new(std::io::empty())), span })
+}
+
 /// A non-negative count argument.
 ///
 /// # Errors
@@ -110,7 +136,6 @@ fn kind_of(value: &Value) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use nu_protocol::Span;
 
     fn spanned(s: &str) -> Spanned<String> {
         Spanned { item: s.into(), span: Span::new(1, 4) }

@@ -78,16 +78,13 @@ impl Backend {
         self.connection.path()
     }
 
-    /// Appends `frame` with `payload` as its content (none, or empty: no hash).
+    /// Appends `frame` with `payload` as its content (empty: no hash).
     ///
     /// # Errors
     ///
     /// As [`Connection::append`]; io errors reading `payload`.
-    pub fn append(&self, frame: Frame, payload: Option<&mut dyn Read>) -> Result<Frame> {
-        match payload {
-            Some(payload) => self.connection.append(frame, payload),
-            None => self.connection.append(frame, std::io::empty()),
-        }
+    pub fn append(&self, frame: Frame, payload: &mut dyn Read) -> Result<Frame> {
+        self.connection.append(frame, payload)
     }
 
     /// Puts `content` into the CAS, returning its hash.

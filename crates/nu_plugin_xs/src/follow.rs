@@ -15,7 +15,7 @@
 
 use std::time::Duration;
 
-use nu_protocol::{ListStream, Signals, Span, Value};
+use nu_protocol::{ListStream, PipelineData, Signals, Span, Value};
 use xs_core::{FollowOption, Frame, Next, PULSE, ReadOptions, THRESHOLD, TopicFilter, processor::value};
 
 use crate::{backend::FrameSource, error};
@@ -65,10 +65,10 @@ impl FrameStream {
         FrameStream { source, signals, span, detail, markers, done: false, parent }
     }
 
-    /// As a Nushell list stream.
-    pub fn into_list_stream(self) -> ListStream {
+    /// As a command's output: a Nushell list stream.
+    pub fn into_pipeline_data(self) -> PipelineData {
         let (span, signals) = (self.span, self.signals.clone());
-        ListStream::new(self, span, signals)
+        PipelineData::list_stream(ListStream::new(self, span, signals), None)
     }
 
     /// True once the engine exited (the plugin was handed to another parent).

@@ -4,7 +4,7 @@ use nu_plugin::{EngineInterface, EvaluatedCall, PluginCommand};
 use nu_protocol::{Example, LabeledError, PipelineData, Signature, Spanned, SyntaxShape, Type, Value, record};
 use xs_core::Frame;
 
-use xs_core::processor::{payload, value};
+use xs_core::processor::value;
 
 use crate::{XsPlugin, args, error};
 
@@ -77,13 +77,10 @@ impl PluginCommand for Append {
         xs_core::validate_topic(&topic.item).map_err(error::at(topic.span))?;
         let meta = call.get_flag_value("meta").as_ref().map(args::meta).transpose()?;
         let ttl = call.get_flag_value("ttl").as_ref().map(args::ttl).transpose()?;
-        let input_span = input.span().unwrap_or(call.head);
-        let mut payload = payload::reader(input, call.head)?;
+        let mut payload = args::payload(input, call.head)?;
         let backend = plugin.backend(engine, call)?;
         let template = Frame { topic: topic.item, meta, ttl, ..Frame::default() };
-        let appended = backend
-            .append(template, payload.as_deref_mut().map(|r| r as &mut dyn std::io::Read))
-            .map_err(error::at(input_span))?;
+        let appended = backend.append(template, &mut payload.item).map_err(error::at(payload.span))?;
         Ok(PipelineData::value(value::frame_to_value(&appended, false, call.head), None))
     }
 }

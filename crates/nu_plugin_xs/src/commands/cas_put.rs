@@ -3,9 +3,7 @@
 use nu_plugin::{EngineInterface, EvaluatedCall, PluginCommand};
 use nu_protocol::{Example, LabeledError, PipelineData, Signature, Type, Value};
 
-use xs_core::processor::payload;
-
-use crate::{XsPlugin, error};
+use crate::{XsPlugin, args, error};
 
 /// `xs cas put`.
 pub struct CasPut;
@@ -45,10 +43,9 @@ impl PluginCommand for CasPut {
         call: &EvaluatedCall,
         input: PipelineData,
     ) -> Result<PipelineData, LabeledError> {
-        let input_span = input.span().unwrap_or(call.head);
-        let mut payload = payload::reader(input, call.head)?.unwrap_or_else(|| Box::new(std::io::empty()));
+        let mut payload = args::payload(input, call.head)?;
         let backend = plugin.backend(engine, call)?;
-        let hash = backend.cas_put(&mut payload).map_err(error::at(input_span))?;
+        let hash = backend.cas_put(&mut payload.item).map_err(error::at(payload.span))?;
         Ok(PipelineData::value(Value::string(hash.to_string(), call.head), None))
     }
 }

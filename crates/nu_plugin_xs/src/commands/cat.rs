@@ -32,7 +32,7 @@ impl PluginCommand for Cat {
     }
 
     fn signature(&self) -> Signature {
-        super::signature(self.name())
+        super::detail_switch(super::signature(self.name()))
             .switch("follow", "keep streaming frames as they are appended", Some('f'))
             .named("pulse", SyntaxShape::Duration, "while following, emit an xs.pulse frame this often", None)
             .switch("new", "skip history: only frames appended from now on", Some('n'))
@@ -46,7 +46,6 @@ impl PluginCommand for Cat {
                 "topic patterns: exact, prefix.* or *; a comma string or a list",
                 Some('T'),
             )
-            .switch("detail", "add each frame's ttl and time", Some('d'))
             .input_output_type(Type::Nothing, Type::list(Type::record()))
     }
 
@@ -87,7 +86,7 @@ impl PluginCommand for Cat {
         let source = plugin.backend(engine, call)?.read(options).map_err(error::at(call.head))?;
         let detail = call.has_flag("detail")?;
         let stream = FrameStream::new(source, engine.signals().clone(), call.head, detail, markers);
-        Ok(PipelineData::list_stream(stream.into_list_stream(), None))
+        Ok(stream.into_pipeline_data())
     }
 }
 

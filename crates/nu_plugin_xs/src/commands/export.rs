@@ -1,7 +1,7 @@
 //! `xs export`: a portable dump of the store in a directory.
 
 use nu_plugin::{EngineInterface, EvaluatedCall, PluginCommand};
-use nu_protocol::{Example, LabeledError, PipelineData, Signature, Spanned, SyntaxShape, Type, Value};
+use nu_protocol::{Example, LabeledError, PipelineData, Signature, SyntaxShape, Type, Value};
 
 use crate::{XsPlugin, dump, error};
 
@@ -48,10 +48,9 @@ impl PluginCommand for Export {
         call: &EvaluatedCall,
         _input: PipelineData,
     ) -> Result<PipelineData, LabeledError> {
-        let dir: Spanned<String> = call.req(0)?;
-        let path = super::user_path(engine, &dir.item)?;
+        let dir = super::dir_arg(engine, call, 0)?;
         let backend = plugin.backend(engine, call)?;
-        let summary = dump::export(&backend, &path, engine.signals()).map_err(error::at(dir.span))?;
+        let summary = dump::export(&backend, &dir.item, engine.signals()).map_err(error::at(dir.span))?;
         Ok(PipelineData::value(super::summary_value(&summary, call.head), None))
     }
 }

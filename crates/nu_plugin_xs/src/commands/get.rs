@@ -1,7 +1,7 @@
 //! `xs get`: one frame by id.
 
 use nu_plugin::{EngineInterface, EvaluatedCall, PluginCommand};
-use nu_protocol::{Example, LabeledError, PipelineData, Signature, Spanned, SyntaxShape, Type, Value};
+use nu_protocol::{Example, LabeledError, PipelineData, Signature, Type, Value};
 use xs_core::{StoreError, processor::value};
 
 use crate::{XsPlugin, args, error};
@@ -21,9 +21,7 @@ impl PluginCommand for Get {
     }
 
     fn signature(&self) -> Signature {
-        super::signature(self.name())
-            .required("id", SyntaxShape::String, "the frame's id")
-            .switch("detail", "add the frame's ttl and time", Some('d'))
+        super::detail_switch(super::id_param(super::signature(self.name())))
             .input_output_type(Type::Nothing, Type::record())
     }
 
@@ -42,10 +40,9 @@ impl PluginCommand for Get {
         call: &EvaluatedCall,
         _input: PipelineData,
     ) -> Result<PipelineData, LabeledError> {
-        let arg: Spanned<String> = call.req(0)?;
-        let id = args::id(&arg)?;
-        let found = plugin.backend(engine, call)?.get(&id).map_err(error::at(arg.span))?;
-        let frame = found.ok_or_else(|| error::labeled(StoreError::NotFound(id), arg.span))?;
+        let id = args::id_arg(call, 0)?;
+        let found = plugin.backend(engine, call)?.get(&id.item).map_err(error::at(id.span))?;
+        let frame = found.ok_or_else(|| error::labeled(StoreError::NotFound(id.item), id.span))?;
         Ok(PipelineData::value(value::frame_to_value(&frame, call.has_flag("detail")?, call.head), None))
     }
 }

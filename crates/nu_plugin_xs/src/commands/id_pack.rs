@@ -1,7 +1,7 @@
 //! `xs id pack`: an unpacked id record back to the id, losslessly.
 
 use nu_plugin::{EngineInterface, EvaluatedCall, PluginCommand};
-use nu_protocol::{Category, Example, LabeledError, PipelineData, Signature, Span, Type, Value};
+use nu_protocol::{Example, LabeledError, PipelineData, Signature, Span, Type, Value};
 use xs_core::processor::value::id_from_record;
 
 use crate::XsPlugin;
@@ -21,9 +21,7 @@ impl PluginCommand for IdPack {
     }
 
     fn signature(&self) -> Signature {
-        Signature::build(self.name())
-            .category(Category::Custom("xs".into()))
-            .input_output_type(Type::record(), Type::String)
+        super::base_signature(self.name()).input_output_type(Type::record(), Type::String)
     }
 
     fn examples(&self) -> Vec<Example<'_>> {

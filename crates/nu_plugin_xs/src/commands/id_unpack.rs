@@ -1,7 +1,7 @@
 //! `xs id unpack`: an id's fields, its timestamp as a datetime.
 
 use nu_plugin::{EngineInterface, EvaluatedCall, PluginCommand};
-use nu_protocol::{Category, Example, LabeledError, PipelineData, Signature, Span, Spanned, SyntaxShape, Type, Value};
+use nu_protocol::{Example, LabeledError, PipelineData, Signature, Span, Spanned, SyntaxShape, Type, Value};
 use xs_core::{Scru128Id, processor::value::id_to_record};
 
 use crate::{XsPlugin, args};
@@ -21,8 +21,7 @@ impl PluginCommand for IdUnpack {
     }
 
     fn signature(&self) -> Signature {
-        Signature::build(self.name())
-            .category(Category::Custom("xs".into()))
+        super::base_signature(self.name())
             .optional("id", SyntaxShape::String, "the id (else taken from the input)")
             .input_output_types(vec![(Type::Nothing, Type::record()), (Type::String, Type::record())])
     }

@@ -1,7 +1,7 @@
 //! `xs import`: a dump from `xs export` into the store, ids and bytes kept.
 
 use nu_plugin::{EngineInterface, EvaluatedCall, PluginCommand};
-use nu_protocol::{Example, LabeledError, PipelineData, Signature, Spanned, SyntaxShape, Type};
+use nu_protocol::{Example, LabeledError, PipelineData, Signature, SyntaxShape, Type};
 
 use crate::{XsPlugin, dump, error};
 
@@ -46,10 +46,9 @@ impl PluginCommand for Import {
         call: &EvaluatedCall,
         _input: PipelineData,
     ) -> Result<PipelineData, LabeledError> {
-        let dir: Spanned<String> = call.req(0)?;
-        let path = super::user_path(engine, &dir.item)?;
+        let dir = super::dir_arg(engine, call, 0)?;
         let backend = plugin.backend(engine, call)?;
-        let summary = dump::import(&backend, &path).map_err(error::at(dir.span))?;
+        let summary = dump::import(&backend, &dir.item).map_err(error::at(dir.span))?;
         Ok(PipelineData::value(super::summary_value(&summary, call.head), None))
     }
 }

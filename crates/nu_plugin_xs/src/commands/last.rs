@@ -28,11 +28,10 @@ impl PluginCommand for Last {
     }
 
     fn signature(&self) -> Signature {
-        super::signature(self.name())
+        super::detail_switch(super::signature(self.name()))
             .optional("topic", SyntaxShape::String, "a topic pattern: exact, prefix.* or * (default *)")
             .optional("n", SyntaxShape::Int, "how many frames: returns a list")
             .switch("follow", "then stream every new matching frame", Some('f'))
-            .switch("detail", "add each frame's ttl and time", Some('d'))
             .input_output_types(vec![
                 (Type::Nothing, Type::record()),
                 (Type::Nothing, Type::Nothing),
@@ -79,7 +78,7 @@ impl PluginCommand for Last {
             let options = ReadOptions::builder().follow(FollowOption::On).topic(topic).last(n.unwrap_or(1)).build();
             let source = backend.read(options).map_err(error::at(call.head))?;
             let stream = FrameStream::new(source, engine.signals().clone(), call.head, detail, Markers::NONE);
-            return Ok(PipelineData::list_stream(stream.into_list_stream(), None));
+            return Ok(stream.into_pipeline_data());
         }
         let frames = backend.last(&topic, n.unwrap_or(1)).map_err(error::at(topic_span))?;
         let mut values = frames.iter().map(|f| value::frame_to_value(f, detail, call.head));

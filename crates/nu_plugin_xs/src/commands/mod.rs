@@ -20,8 +20,8 @@ mod xs;
 
 use std::path::PathBuf;
 
-use nu_plugin::{EngineInterface, PluginCommand};
-use nu_protocol::{Category, LabeledError, Record, Signature, Span, SyntaxShape, Value};
+use nu_plugin::{EngineInterface, EvaluatedCall, PluginCommand};
+use nu_protocol::{Category, LabeledError, Record, Signature, Span, Spanned, SyntaxShape, Value};
 
 use crate::{XsPlugin, dump::Summary, location};
 
@@ -46,9 +46,14 @@ pub fn all() -> Vec<Box<dyn PluginCommand<Plugin = XsPlugin>>> {
     ]
 }
 
-/// The signature every command starts from: its category and `--store`.
+/// The signature every command starts from: the `xs` category.
+fn base_signature(name: &str) -> Signature {
+    Signature::build(name).category(Category::Custom("xs".into()))
+}
+
+/// The signature of a command that uses a store: the base and `--store`.
 fn signature(name: &str) -> Signature {
-    Signature::build(name).category(Category::Custom("xs".into())).named(
+    base_signature(name).named(
         "store",
         SyntaxShape::Filepath,
         "the store directory (default: $env.XS_STORE, then the plugin config, then ~/.local/share/xs)",
@@ -56,9 +61,21 @@ fn signature(name: &str) -> Signature {
     )
 }
 
-/// A path argument, resolved against the user's current directory.
-fn user_path(engine: &EngineInterface, raw: &str) -> Result<PathBuf, LabeledError> {
-    location::user_path(engine, raw)
+/// `--detail`, for the commands that return frames.
+fn detail_switch(signature: Signature) -> Signature {
+    signature.switch("detail", "add each frame's ttl and time", Some('d'))
+}
+
+/// The required `id` argument of `xs get` and `xs remove`.
+fn id_param(signature: Signature) -> Signature {
+    signature.required("id", SyntaxShape::String, "the frame's id")
+}
+
+/// The directory argument at `position`, resolved against the user's
+/// current directory, with its span.
+fn dir_arg(engine: &EngineInterface, call: &EvaluatedCall, position: usize) -> Result<Spanned<PathBuf>, LabeledError> {
+    let dir: Spanned<String> = call.req(position)?;
+    Ok(Spanned { item: location::user_path(engine, &dir.item)?, span: dir.span })
 }
 
 /// `{frames, payloads}` of an export or import.

@@ -1,7 +1,7 @@
 //! `xs remove`: delete one frame.
 
 use nu_plugin::{EngineInterface, EvaluatedCall, PluginCommand};
-use nu_protocol::{Example, LabeledError, PipelineData, Signature, Spanned, SyntaxShape, Type, Value};
+use nu_protocol::{Example, LabeledError, PipelineData, Signature, Type, Value};
 
 use crate::{XsPlugin, args, error};
 
@@ -20,9 +20,7 @@ impl PluginCommand for Remove {
     }
 
     fn signature(&self) -> Signature {
-        super::signature(self.name())
-            .required("id", SyntaxShape::String, "the frame's id")
-            .input_output_type(Type::Nothing, Type::Nothing)
+        super::id_param(super::signature(self.name())).input_output_type(Type::Nothing, Type::Nothing)
     }
 
     fn examples(&self) -> Vec<Example<'_>> {
@@ -40,9 +38,8 @@ impl PluginCommand for Remove {
         call: &EvaluatedCall,
         _input: PipelineData,
     ) -> Result<PipelineData, LabeledError> {
-        let arg: Spanned<String> = call.req(0)?;
-        let id = args::id(&arg)?;
-        plugin.backend(engine, call)?.remove(&id).map_err(error::at(arg.span))?;
+        let id = args::id_arg(call, 0)?;
+        plugin.backend(engine, call)?.remove(&id.item).map_err(error::at(id.span))?;
         Ok(PipelineData::empty())
     }
 }

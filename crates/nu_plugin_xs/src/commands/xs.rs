@@ -1,7 +1,7 @@
 //! `xs`: the plugin's help.
 
 use nu_plugin::{EngineInterface, EvaluatedCall, PluginCommand};
-use nu_protocol::{Category, Example, LabeledError, PipelineData, Signature, Type, Value};
+use nu_protocol::{Example, LabeledError, PipelineData, Signature, Type, Value};
 
 use crate::XsPlugin;
 
@@ -26,9 +26,7 @@ impl PluginCommand for Xs {
     }
 
     fn signature(&self) -> Signature {
-        Signature::build(self.name())
-            .category(Category::Custom("xs".into()))
-            .input_output_type(Type::Nothing, Type::String)
+        super::base_signature(self.name()).input_output_type(Type::Nothing, Type::String)
     }
 
     fn examples(&self) -> Vec<Example<'_>> {
