@@ -3,6 +3,8 @@
 #
 #   nu -n --plugins '[target/debug/nu_plugin_xs]' scripts/test-handlers.nu
 #
+# `cargo test -p nu_plugin_xs` runs it too (tests/it/handlers.rs).
+#
 # Every wait is bounded; a handler that never answers fails the script.
 use std/assert
 

@@ -48,10 +48,24 @@ impl Shell {
 
     /// A `nu -c script` command, not started.
     pub fn command(&self, script: &str) -> Command {
+        self.nu_command(["-c", script])
+    }
+
+    /// A `nu <file>` command (a script with its own `main`), not started.
+    /// Its temporary files (`mktemp`) go in this shell's directory.
+    pub fn file_command(&self, file: &Path) -> Command {
+        let mut command = self.nu_command([file.as_os_str()]);
+        command.env("TMPDIR", self.dir.path());
+        command
+    }
+
+    /// `nu -n --plugins [<plugin>] <args>` on this shell's store.
+    fn nu_command<S: AsRef<std::ffi::OsStr>>(&self, args: impl IntoIterator<Item = S>) -> Command {
         let plugin = env!("CARGO_BIN_EXE_nu_plugin_xs");
         let mut command = Command::new(&self.nu);
         command
-            .args(["-n", "--plugins", &format!("[{plugin}]"), "-c", script])
+            .args(["-n", "--plugins", &format!("[{plugin}]")])
+            .args(args)
             .env("XS_STORE", self.store())
             .current_dir(self.dir.path())
             .stdin(Stdio::null())
