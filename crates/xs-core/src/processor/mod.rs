@@ -1,5 +1,5 @@
-//! The processor: Nushell handlers registered by appending scripts
-//! (DESIGN.md section 8), run by every owner of a store.
+//! The processor: Nushell handlers and generators registered by
+//! appending scripts (DESIGN.md section 8), run by every owner of a store.
 //!
 //! A user appends `xs.handler.<name>.register` with a script that
 //! evaluates to `{run: {|frame, state| ...}, ...}`; the processor runs
@@ -7,13 +7,19 @@
 //! restarts (its position is committed with its output). Handlers are
 //! stopped with `.unregister`, replaced by a newer `.register`, and
 //! restored at the next owner start from the lifecycle frames alone.
+//! A user appends `xs.generator.<name>.spawn` with `{run: {|| ...}}`; the
+//! processor keeps that pipeline running and appends each value it yields
+//! on `<name>.recv`. Generators have the same lifecycle and restart rules
+//! under a supervisor of their own.
 //!
 //! | file | holds |
 //! |---|---|
-//! | `supervisor.rs` | [`Processor`]: the lifecycle follow, one instance per name, restore at start |
+//! | `supervisor.rs` | [`Processor`]: per kind, the lifecycle follow, one instance per name, restore at start |
 //! | `lifecycle.rs` | lifecycle topics and frames, the restart rules ([`lifecycle::History`]) |
 //! | `instance.rs` | a handler's thread and the supervisor's handle on it: go, stop, interrupt |
 //! | `handler.rs` | a handler prepared (script → config) and its read–run–commit loop |
+//! | `generator.rs`, `duplex.rs` | a generator prepared, its run–restart loop, its `.send` input |
+//! | `watchdog.rs` | generators' externals: marked, killed with their groups, and if the owner dies |
 //! | `config.rs`, `output.rs` | the config record; the `{out?, next?}` contract and output frames |
 //! | `outbox.rs`, `position.rs` | uncommitted output; the checkpoint committed with it |
 //! | `engine.rs` | the embedded Nushell engine and each script's copy of it |
