@@ -159,3 +159,32 @@ fn duplex_sends_reach_the_pipeline_and_come_back() {
     terminate(&owner.store, "echo");
     event(&owner.store, "echo", "terminated", spawned.id);
 }
+
+#[test]
+fn binary_values_and_binary_streams_become_payload_bytes() {
+    let owner = Owner::start();
+    let data = owner.dir.path().join("blob.bin");
+    std::fs::write(&data, [0u8, 255, b'\n', 1, 2]).unwrap();
+    let script = format!("{{run: {{|| [0x[de ad]] | append (open --raw {:?} | into binary) }}}}", data);
+    let spawned = spawn(&owner.store, "bin", &script);
+    event(&owner.store, "bin", "active", spawned.id);
+    let got = settle(&owner.store, "bin.recv", 2);
+    let bytes: Vec<Vec<u8>> = got.iter().map(|f| owner.store.cas_read(f.hash.as_ref().unwrap()).unwrap()).collect();
+    assert_eq!(bytes, [vec![0xde, 0xad], vec![0, 255, b'\n', 1, 2]]);
+    terminate(&owner.store, "bin");
+}
+
+#[test]
+fn binary_output_is_one_frame_per_chunk_not_per_line() {
+    let owner = Owner::start();
+    let data = owner.dir.path().join("blob.bin");
+    std::fs::write(&data, [0u8, 255, b'\n', 1, 2]).unwrap();
+    let script = format!("{{run: {{|| open --raw {:?} | bytes at 0.. }}}}", data);
+    let spawned = spawn(&owner.store, "chunks", &script);
+    event(&owner.store, "chunks", "active", spawned.id);
+    let got = settle(&owner.store, "chunks.recv", 1);
+    let bytes: Vec<u8> = got.iter().flat_map(|f| owner.store.cas_read(f.hash.as_ref().unwrap()).unwrap()).collect();
+    assert_eq!(bytes, [0u8, 255, b'\n', 1, 2]);
+    assert_eq!(got.len(), 1, "one chunk: the newline did not split it");
+    terminate(&owner.store, "chunks");
+}
