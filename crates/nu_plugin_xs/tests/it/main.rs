@@ -11,6 +11,7 @@ mod cat;
 mod common;
 mod dump;
 mod follow;
+mod generators;
 mod handlers;
 mod id;
 mod last_get_remove;
