@@ -183,7 +183,7 @@ impl Instance {
         let mut phase = self.control.lock();
         while *phase != Phase::Exited {
             let Some(left) = deadline.checked_duration_since(Instant::now()) else {
-                tracing::warn!(id = %self.id, "a handler did not stop in time; leaving it behind");
+                tracing::warn!(id = %self.id, "an instance did not stop in time; leaving it behind");
                 return false;
             };
             phase = self.control.changed.wait_timeout(phase, left.min(RETRIGGER)).unwrap_or_else(|p| p.into_inner()).0;
@@ -195,7 +195,7 @@ impl Instance {
         if let Some(thread) = self.thread.take()
             && thread.join().is_err()
         {
-            tracing::error!(id = %self.id, "a handler thread panicked");
+            tracing::error!(id = %self.id, "an instance thread panicked");
         }
         true
     }
@@ -223,7 +223,7 @@ fn main(
     };
     report(events, &name, id, Ok(()));
     if control.wait_for_go() && catch_unwind(AssertUnwindSafe(|| handler.run())).is_err() {
-        tracing::error!(handler = %name, "a handler panicked; it stops without a lifecycle frame");
+        tracing::error!(%name, "an instance panicked; it stops without a lifecycle frame");
     }
 }
 

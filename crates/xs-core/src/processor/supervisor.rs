@@ -297,7 +297,7 @@ impl Supervisor {
                 let starting = Starting { instance, fallbacks, was_running, deadline, timed_out: false };
                 self.slot(name).starting = Some(starting);
             }
-            Err(e) => tracing::error!(handler = name, error = %e, "could not start a handler thread"),
+            Err(e) => tracing::error!(kind = ?self.kind, name, error = %e, "could not start an instance thread"),
         }
     }
 
@@ -324,7 +324,7 @@ impl Supervisor {
                 } else {
                     error
                 };
-                tracing::warn!(handler = name, %id, "invalid handler script");
+                tracing::warn!(kind = ?self.kind, name, %id, "invalid script");
                 self.append(lifecycle::frame(self.kind, name, Lifecycle::Invalid, id, &[("error", error.into())]));
                 self.retired.push(starting.instance);
                 let mut fallbacks = starting.fallbacks.into_iter();

@@ -151,9 +151,11 @@ fn duplex_sends_reach_the_pipeline_and_come_back() {
     let owner = Owner::start();
     let spawned = spawn(&owner.store, "echo", "{run: {|| ^cat }, duplex: true}");
     event(&owner.store, "echo", "active", spawned.id);
-    append_with(&owner.store, "echo.send", "ping\n");
+    let send = append_with(&owner.store, "echo.send", "ping\n");
     let back = recv(&owner.store, "echo.recv", "ping");
     assert_eq!(meta_str(&back, "generator_id"), Some(spawned.id.to_string()));
+    let latency = back.id.timestamp() - send.id.timestamp();
+    assert!(latency < 1000, "a send arrives as it is appended, not on a polling tick ({latency} ms)");
     append_with(&owner.store, "echo.send", "pong\n");
     recv(&owner.store, "echo.recv", "pong");
     terminate(&owner.store, "echo");
