@@ -15,6 +15,7 @@ mod processor_common;
 mod processor_crash;
 mod processor_engine;
 mod processor_generator;
+mod processor_generator_restart;
 mod processor_generator_scripts;
 mod processor_generator_stop;
 mod processor_handler;
