@@ -95,7 +95,7 @@ impl Generator {
         runtime.set_env(watchdog::MARK, &mark);
         let file = lifecycle::topic(Kind::Generator, &spec.name, Event::Register);
         let value = runtime.evaluate(&file, &source)?;
-        let config = Config::parse(&value, &spec.name).map_err(|e| runtime.format(&e))?;
+        let config = Config::parse(&value, &spec.name, &runtime).map_err(|e| runtime.format(&e))?;
         Ok(Generator { spec, store, control, runtime, config, mark })
     }
 
@@ -227,7 +227,7 @@ impl Generator {
 
 impl Config {
     /// Checks the value a spawn script evaluated to.
-    fn parse(value: &Value, name: &str) -> Result<Config, ShellError> {
+    fn parse(value: &Value, name: &str, runtime: &Runtime) -> Result<Config, ShellError> {
         let Value::Record { val: record, .. } = value else {
             return Err(wrong(value, "the script must evaluate to a record: {run: {|| ...}}"));
         };
@@ -235,7 +235,12 @@ impl Config {
             return Err(wrong(v, &format!("unknown field {key:?}; a generator's fields are {}", FIELDS.join(", "))));
         }
         let run = match record.get("run") {
-            Some(Value::Closure { val, .. }) => val.as_ref().clone(),
+            Some(closure @ Value::Closure { val, .. }) => {
+                if runtime.arity(val) != (0, false) {
+                    return Err(wrong(closure, "run takes no parameters: {|| ...} (its input is the .send payloads)"));
+                }
+                val.as_ref().clone()
+            }
             Some(other) => return Err(wrong(other, "run must be a closure: {|| ...}")),
             None => {
                 return Err(invalid("the config has no run closure", "no run field here", value.span())
@@ -248,7 +253,12 @@ impl Config {
             Some(Value::Bool { val, .. }) => *val,
             Some(other) => return Err(wrong(other, "duplex must be true or false")),
         };
-        Ok(Config { run, duplex, returns: returns(record.get("return_options"), name, ".recv")? })
+        let options = record.get("return_options");
+        let returns = returns(options, name, ".recv")?;
+        if let Some(options) = options.filter(|_| returns.cas) {
+            return Err(wrong(options, "a generator has no target: strings and bytes are payloads, records meta"));
+        }
+        Ok(Config { run, duplex, returns })
     }
 }
 

@@ -141,9 +141,12 @@ fn a_script_that_does_not_parse_is_invalid() {
     let spawned = spawn(&owner.store, "broken", "{run: {|| ");
     let invalid = event(&owner.store, "broken", "invalid", spawned.id);
     assert!(meta_str(&invalid, "error").unwrap().contains("xs.generator.broken.spawn"));
-    let wrong = spawn(&owner.store, "wrong", "{run: {|x| $x }, bogus: 1}");
+    let wrong = spawn(&owner.store, "wrong", "{run: {|| 1 }, bogus: 1}");
     let invalid = event(&owner.store, "wrong", "invalid", wrong.id);
     assert!(meta_str(&invalid, "error").unwrap().contains("bogus"));
+    let params = spawn(&owner.store, "params", "{run: {|x| $x }}");
+    let invalid = event(&owner.store, "params", "invalid", params.id);
+    assert!(meta_str(&invalid, "error").unwrap().contains("no parameters"));
 }
 
 #[test]
