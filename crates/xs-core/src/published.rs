@@ -1,10 +1,11 @@
 //! What readers may see: the durable head, the most recent frames, and the
-//! wake-up signal.
+//! wake-up signals.
 //!
 //! After each sync the writer publishes the batch: its frames (stored and
 //! ephemeral) join a ring of the newest [`RING`] frames, the frames the
-//! batch removed leave it, the head moves to the batch's last id, and every
-//! waiting reader is woken. The ring holds every published frame with an id
+//! batch removed leave it, the head moves to the batch's last id, and the
+//! readers whose topic filter passes one of its frames are woken (each
+//! reader has its own [`Watch`]). The ring holds every published frame with an id
 //! above its `floor` (except removed ones), so a reader that has kept up
 //! serves itself from memory; one that fell further behind reads the stream
 //! from disk, up to the head, and takes only ephemeral frames from the ring.
@@ -16,7 +17,7 @@
 use std::{
     collections::VecDeque,
     sync::{
-        Mutex, MutexGuard,
+        Arc, Mutex, MutexGuard, Weak,
         atomic::{AtomicBool, Ordering},
     },
     time::SystemTime,
@@ -38,8 +39,22 @@ const NEWEST_WINDOW: usize = 64;
 pub(crate) struct Published {
     state: Mutex<State>,
     ids: Mutex<IdGen>,
-    changed: Event,
+    /// One per live reader: woken only by batches holding a frame it wants.
+    watches: Mutex<Vec<Weak<Watch>>>,
     closed: AtomicBool,
+}
+
+/// A reader's wake-up signal and the topics it waits for.
+pub(crate) struct Watch {
+    filter: TopicFilter,
+    event: Event,
+}
+
+impl Watch {
+    /// A listener to wait on; take it before checking for new frames.
+    pub(crate) fn listen(&self) -> EventListener {
+        self.event.listen()
+    }
 }
 
 struct State {
@@ -65,7 +80,7 @@ impl Published {
         Self {
             state: Mutex::new(State { head, ring: VecDeque::new(), floor: head }),
             ids: Mutex::new(IdGen::new(floor)),
-            changed: Event::new(),
+            watches: Mutex::new(Vec::new()),
             closed: AtomicBool::new(false),
         }
     }
@@ -85,8 +100,11 @@ impl Published {
         lock(&self.state).head
     }
 
-    /// Makes a committed batch visible and wakes readers.
+    /// Makes a committed batch visible and wakes the readers that want one
+    /// of its frames (an idle handler is not woken by every append).
     pub(crate) fn publish(&self, head: Option<Scru128Id>, frames: Vec<Frame>, gone: &[Scru128Id]) {
+        let wanted = |w: &Watch| frames.iter().any(|f| w.filter.matches(&f.topic));
+        let woken: Vec<Arc<Watch>> = self.live_watches().into_iter().filter(|w| wanted(w)).collect();
         {
             let mut state = lock(&self.state);
             if !gone.is_empty() {
@@ -99,7 +117,23 @@ impl Published {
             }
             state.head = head.or(state.head);
         }
-        self.changed.notify(usize::MAX);
+        for watch in woken {
+            watch.event.notify(usize::MAX);
+        }
+    }
+
+    /// Registers a reader waiting for frames that pass `filter`.
+    pub(crate) fn watch(&self, filter: TopicFilter) -> Arc<Watch> {
+        let watch = Arc::new(Watch { filter, event: Event::new() });
+        lock(&self.watches).push(Arc::downgrade(&watch));
+        watch
+    }
+
+    /// The watches of readers still alive (forgetting the others).
+    fn live_watches(&self) -> Vec<Arc<Watch>> {
+        let mut watches = lock(&self.watches);
+        watches.retain(|w| w.strong_count() > 0);
+        watches.iter().filter_map(Weak::upgrade).collect()
     }
 
     /// Up to `max` frames matching `filter` published after `cursor`.
@@ -159,15 +193,12 @@ impl Published {
         Some(found)
     }
 
-    /// A listener to wait on; take it before checking for new frames.
-    pub(crate) fn listen(&self) -> EventListener {
-        self.changed.listen()
-    }
-
     /// Marks the store closed and wakes every reader so it can end.
     pub(crate) fn close(&self) {
         self.closed.store(true, Ordering::SeqCst);
-        self.changed.notify(usize::MAX);
+        for watch in self.live_watches() {
+            watch.event.notify(usize::MAX);
+        }
     }
 
     pub(crate) fn is_closed(&self) -> bool {

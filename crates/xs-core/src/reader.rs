@@ -12,6 +12,7 @@
 
 use std::{
     collections::VecDeque,
+    sync::Arc,
     time::{Duration, Instant},
 };
 
@@ -22,7 +23,7 @@ use crate::{
     error::Result,
     frame::Frame,
     id::predecessor,
-    published::Tail,
+    published::{Tail, Watch},
     read::{FollowOption, ReadOptions},
     store::Store,
     topic::TopicFilter,
@@ -67,6 +68,8 @@ pub struct Reader {
     store: Store,
     options: ReadOptions,
     filter: TopicFilter,
+    /// Wakes this reader when a frame it wants is published.
+    watch: Arc<Watch>,
     phase: Phase,
     /// Everything at or below this id has been read into `buf` or skipped.
     cursor: Option<Scru128Id>,
@@ -85,6 +88,7 @@ impl Reader {
             Some(spec) => TopicFilter::parse(spec)?,
             None => TopicFilter::All,
         };
+        let watch = store.published().watch(filter.clone());
         let head = store.published().head();
         let cursor = if options.new { head } else { options.after.or_else(|| options.from.and_then(predecessor)) };
         Ok(Self {
@@ -93,6 +97,7 @@ impl Reader {
             history_done: options.new,
             options,
             filter,
+            watch,
             phase: Phase::Start,
             cursor,
             history_end: head,
@@ -223,7 +228,7 @@ impl Reader {
         if self.read_published()? {
             return Ok(None);
         }
-        let listener = self.store.published().listen();
+        let listener = self.watch.listen();
         if self.read_published()? {
             return Ok(None);
         }
