@@ -57,8 +57,10 @@ pub fn states(backend: &Backend, kind: Kind) -> Result<Vec<State>> {
     let options = ReadOptions::builder().topic(format!("{}.*", kind.prefix())).build();
     let mut newest = BTreeMap::new();
     drain(backend.read(options)?, |frame| {
+        // `replaced` is about an older version; `restarting` marks a pause
+        // between runs of a generator that is still active.
         if let Some((name, event)) = split(&frame.topic, kind.prefix())
-            && event != "replaced"
+            && !matches!(event, "replaced" | "restarting")
         {
             newest.insert(name.to_string(), State { name: name.to_string(), state: state_of(event), since: frame.id });
         }
