@@ -11,7 +11,6 @@
 //! the timeout-bounded poll the plugin needs, and the async form.
 
 use std::{
-    collections::VecDeque,
     sync::Arc,
     time::{Duration, Instant},
 };
@@ -76,7 +75,9 @@ pub struct Reader {
     /// Where history ends: the head when the read started.
     history_end: Option<Scru128Id>,
     history_done: bool,
-    buf: VecDeque<Frame>,
+    /// Frames read but not yet delivered; refilled only once empty, by
+    /// moving a whole chunk in (no per-frame copy).
+    buf: std::vec::IntoIter<Frame>,
     remaining: Option<usize>,
     next_pulse: Option<Instant>,
 }
@@ -101,7 +102,7 @@ impl Reader {
             phase: Phase::Start,
             cursor,
             history_end: head,
-            buf: VecDeque::new(),
+            buf: Vec::new().into_iter(),
             next_pulse: None,
         })
     }
@@ -151,7 +152,7 @@ impl Reader {
             match self.phase {
                 Phase::Done => return Ok(Step::End),
                 Phase::Start => self.start()?,
-                _ if !self.buf.is_empty() => return Ok(self.deliver()),
+                _ if self.buf.len() > 0 => return Ok(self.deliver()),
                 Phase::History => {
                     if let Some(marker) = self.advance_history()? {
                         return Ok(Step::Frame(marker));
@@ -167,7 +168,7 @@ impl Reader {
     }
 
     fn deliver(&mut self) -> Step {
-        match self.buf.pop_front() {
+        match self.buf.next() {
             Some(frame) => {
                 if let Some(n) = &mut self.remaining {
                     *n -= 1;
@@ -183,7 +184,7 @@ impl Reader {
         self.phase = Phase::History;
         if let (Some(n), false) = (self.options.last, self.options.new) {
             if let Some(end) = self.history_end {
-                self.buf = self.store.tables().newest(&self.filter, self.cursor, end, n)?.into();
+                self.buf = self.store.tables().newest(&self.filter, self.cursor, end, n)?.into_iter();
             }
             self.cursor = self.history_end;
             self.history_done = true;
@@ -206,7 +207,7 @@ impl Reader {
             let chunk = self.store.tables().forward(&self.filter, self.cursor, end, self.chunk_size())?;
             self.cursor = if chunk.len() < self.chunk_size() { Some(end) } else { chunk.last().map(|f| f.id) };
             self.history_done = chunk.is_empty();
-            self.buf.extend(chunk);
+            self.buf = chunk.into_iter();
             return Ok(None);
         }
         if !self.options.follow.is_on() {
@@ -248,7 +249,7 @@ impl Reader {
             Tail::Nothing => return Ok(false),
             Tail::Frames(frames, upto) => {
                 self.cursor = Some(upto);
-                self.buf.extend(frames);
+                self.buf = frames.into_iter();
                 return Ok(true);
             }
             Tail::Behind(head) => head,
@@ -259,7 +260,7 @@ impl Reader {
         frames.extend(stored);
         frames.sort_by_key(|f| f.id);
         self.cursor = Some(upto);
-        self.buf.extend(frames);
+        self.buf = frames.into_iter();
         Ok(true)
     }
 

@@ -39,7 +39,7 @@ impl Tables {
         max: usize,
     ) -> Result<Vec<Frame>> {
         let now = SystemTime::now();
-        let merged = Merge::new(self.sources(filter, after, upto, false), false);
+        let merged = merged(self.sources(filter, after, upto, false), false);
         collect(merged, max, now)
     }
 
@@ -52,7 +52,7 @@ impl Tables {
         n: usize,
     ) -> Result<Vec<Frame>> {
         let now = SystemTime::now();
-        let merged = Merge::new(self.sources(filter, after, upto, true), true);
+        let merged = merged(self.sources(filter, after, upto, true), true);
         let mut frames = collect(merged, n, now)?;
         frames.reverse();
         Ok(frames)
@@ -108,7 +108,18 @@ fn entries(ks: &Keyspace, range: (Bound<Vec<u8>>, Bound<Vec<u8>>), rev: bool) ->
     if rev { Box::new(iter.rev().map(pairs)) } else { Box::new(iter.map(pairs)) }
 }
 
-fn collect(merged: Merge, max: usize, now: SystemTime) -> Result<Vec<Frame>> {
+/// One id-ordered sequence of `sources`: the source itself when there is
+/// only one, else their merge.
+fn merged(mut sources: Vec<Source>, rev: bool) -> Source {
+    if sources.len() == 1
+        && let Some(only) = sources.pop()
+    {
+        return only;
+    }
+    Box::new(Merge::new(sources, rev))
+}
+
+fn collect(merged: Source, max: usize, now: SystemTime) -> Result<Vec<Frame>> {
     let mut frames = Vec::with_capacity(max.min(1024));
     for entry in merged {
         if frames.len() >= max {
