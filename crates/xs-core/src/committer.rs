@@ -14,8 +14,9 @@ use crate::{
     writer::{Command, MAX_BATCH, Writer},
 };
 
-/// How many times a leader yields, at most, waiting for a fuller batch.
-const GATHER_YIELDS: usize = 4;
+/// How long a leader may wait, at most, for a fuller batch: a fraction of
+/// the fsync it saves.
+const GATHER_WAIT: std::time::Duration = std::time::Duration::from_micros(60);
 
 /// Queues commands and elects, among the threads submitting them, one
 /// leader at a time to commit them.
@@ -122,7 +123,8 @@ impl Committer {
     /// the appenders just answered a moment to come back before committing,
     /// so one sync covers them too. A lone appender never waits here.
     fn gather(&self) {
-        for _ in 0..GATHER_YIELDS {
+        let start = std::time::Instant::now();
+        while start.elapsed() < GATHER_WAIT {
             let queue = lock(&self.queue);
             if queue.last_batch <= 1 || queue.pending.len() >= queue.last_batch {
                 return;
