@@ -44,6 +44,33 @@ pub fn frame_to_value(frame: &Frame, detail: bool, span: Span) -> Value {
     Value::record(record, span)
 }
 
+/// The hash a pipeline value names: a hash string, or a frame record's
+/// `hash` field (`None` for a frame without a payload). Shared by `xs cas`
+/// in the shell and in scripts.
+///
+/// # Errors
+///
+/// Why the value names no hash, as a message for the caller's error.
+///
+/// # Examples
+///
+/// ```
+/// use nu_protocol::{Span, Value};
+/// let hash = Value::string("sha256-x", Span::unknown());
+/// assert_eq!(xs_core::processor::value::hash_in(&hash), Ok(Some("sha256-x".to_string())));
+/// ```
+pub fn hash_in(value: &Value) -> Result<Option<String>, &'static str> {
+    match value {
+        Value::String { val, .. } => Ok(Some(val.clone())),
+        Value::Record { val, .. } => match val.get("hash") {
+            Some(Value::String { val, .. }) => Ok(Some(val.clone())),
+            Some(Value::Nothing { .. }) => Ok(None),
+            _ => Err("the record has no hash field"),
+        },
+        _ => Err("no hash given"),
+    }
+}
+
 /// The datetime (UTC, millisecond precision) encoded in `id`.
 ///
 /// ```

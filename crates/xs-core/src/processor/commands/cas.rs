@@ -72,16 +72,8 @@ impl Command for Cas {
 /// without a payload.
 fn hash_of(value: Value) -> Result<Option<Spanned<String>>, ShellError> {
     let span = value.span();
-    let hash = match &value {
-        Value::String { val, .. } => val.clone(),
-        Value::Record { val, .. } => match val.get("hash") {
-            Some(Value::String { val, .. }) => val.clone(),
-            Some(Value::Nothing { .. }) => return Ok(None),
-            _ => return Err(no_hash("the record has no hash field", span)),
-        },
-        _ => return Err(no_hash("no hash given", span)),
-    };
-    Ok(Some(Spanned { item: hash, span }))
+    let hash = crate::processor::value::hash_in(&value).map_err(|message| no_hash(message, span))?;
+    Ok(hash.map(|item| Spanned { item, span }))
 }
 
 fn no_hash(message: &str, span: Span) -> ShellError {
