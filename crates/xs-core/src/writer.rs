@@ -305,21 +305,37 @@ impl Batch<'_> {
             batch.insert(&self.writer.meta, HIGH_WATER, head.to_bytes());
         }
         batch.commit()?;
-        self.trims.sort();
-        self.trims.dedup_by(|a, b| a.0 == b.0);
-        for (topic, keep) in &self.trims {
-            let stale = self.writer.trim(topic, *keep)?;
-            self.gone.extend(stale);
-        }
         if stored {
             self.writer.persist()?;
         }
         Ok(())
     }
 
-    fn acknowledge(self, result: std::result::Result<(), String>) {
+    /// Applies `last:<n>` retention once the batch is published. Trimming
+    /// first would let a reader see the old frames gone before the new one
+    /// is visible (none at all, for `last:1`); this way it may briefly see
+    /// one too many. A crash before the trim leaves the extra frames until
+    /// the topic's next `last:<n>` append.
+    fn trim(&mut self) {
+        self.trims.sort();
+        self.trims.dedup_by(|a, b| a.0 == b.0);
+        let mut stale = Vec::new();
+        for (topic, keep) in &self.trims {
+            match self.writer.trim(topic, *keep) {
+                Ok(ids) => stale.extend(ids),
+                Err(e) => tracing::warn!(topic, error = %e, "could not trim a last:<n> topic"),
+            }
+        }
+        if !stale.is_empty() {
+            self.writer.published.publish(None, Vec::new(), &stale);
+        }
+    }
+
+    fn acknowledge(mut self, result: std::result::Result<(), String>) {
         if result.is_ok() {
-            self.writer.published.publish(self.head, self.published, &self.gone);
+            let published = std::mem::take(&mut self.published);
+            self.writer.published.publish(self.head, published, &self.gone);
+            self.trim();
         }
         let failed = || {
             StoreError::Io(std::io::Error::other(format!(

@@ -46,3 +46,21 @@ fn ephemeral_frames_are_never_stored() {
     assert_eq!(store.get(&eph.id).unwrap(), None);
     assert_eq!(store.stored_len().unwrap(), 0);
 }
+
+#[test]
+fn a_last_one_topic_is_never_seen_empty_while_it_is_rewritten() {
+    let (_dir, store) = store();
+    store.append(Frame::builder("status").ttl(TTL::Last(1)).build()).unwrap();
+    let writer = store.clone();
+    let appends = std::thread::spawn(move || {
+        for _ in 0..300 {
+            writer.append(Frame::builder("status").ttl(TTL::Last(1)).build()).unwrap();
+        }
+    });
+    while !appends.is_finished() {
+        let seen = read_all(&store, ReadOptions::builder().topic("status".into()).build());
+        assert!(!seen.is_empty(), "the topic looked empty mid-rewrite");
+    }
+    appends.join().unwrap();
+    assert_eq!(read_all(&store, ReadOptions::builder().topic("status".into()).build()).len(), 1);
+}
