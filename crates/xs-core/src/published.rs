@@ -17,7 +17,7 @@
 use std::{
     collections::VecDeque,
     sync::{
-        Arc, Mutex, MutexGuard, Weak,
+        Arc, Mutex, MutexGuard, RwLock, RwLockWriteGuard, Weak,
         atomic::{AtomicBool, Ordering},
     },
     time::SystemTime,
@@ -42,6 +42,10 @@ pub(crate) struct Published {
     /// One per live reader: woken only by batches holding a frame it wants.
     watches: Mutex<Vec<Weak<Watch>>>,
     closed: AtomicBool,
+    /// Held (shared) while a reader takes the head and its view of the
+    /// tables together, and (exclusive) while `last:<n>` trims commit, so
+    /// no trim falls between the two.
+    trims: RwLock<()>,
 }
 
 /// A reader's wake-up signal and the topics it waits for.
@@ -82,6 +86,7 @@ impl Published {
             ids: Mutex::new(IdGen::new(floor)),
             watches: Mutex::new(Vec::new()),
             closed: AtomicBool::new(false),
+            trims: RwLock::new(()),
         }
     }
 
@@ -98,6 +103,19 @@ impl Published {
     /// The newest published id (stored or ephemeral).
     pub(crate) fn head(&self) -> Option<Scru128Id> {
         lock(&self.state).head
+    }
+
+    /// The head together with `view()`, taken with no trim in between:
+    /// every frame up to the head is in the view, and none the head's
+    /// frames replaced by `last:<n>` is gone from it yet.
+    pub(crate) fn head_with<T>(&self, view: impl FnOnce() -> T) -> (Option<Scru128Id>, T) {
+        let _no_trim = self.trims.read().unwrap_or_else(|poisoned| poisoned.into_inner());
+        (self.head(), view())
+    }
+
+    /// Holds off [`head_with`](Self::head_with) while trims commit.
+    pub(crate) fn trimming(&self) -> RwLockWriteGuard<'_, ()> {
+        self.trims.write().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Makes a committed batch visible and wakes the readers that want one

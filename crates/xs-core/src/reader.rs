@@ -1,9 +1,10 @@
 //! Reading: history, then (when following) `xs.threshold` and live frames.
 //!
-//! A [`Reader`] is a cursor over the stream, not a subscription: it reads
-//! history and live frames alike from disk in bounded chunks, up to the
-//! published head, and waits on the store's wake-up signal when it has
-//! caught up. Nothing queues up for it while it is busy, so it can fall any
+//! A [`Reader`] is a cursor over the stream, not a subscription: it pulls
+//! history one frame at a time from a view of the store taken with the head
+//! when the read began, then live frames from the ring of recent frames (or
+//! from disk in bounded chunks when it fell behind), and waits on the
+//! store's wake-up signal when it has caught up. Nothing queues up for it while it is busy, so it can fall any
 //! distance behind and still deliver every matching frame exactly once, in id
 //! order, in constant memory.
 //!
@@ -24,11 +25,12 @@ use crate::{
     id::predecessor,
     published::{Tail, Watch},
     read::{FollowOption, ReadOptions},
+    scan::{Scan, View},
     store::Store,
     topic::TopicFilter,
 };
 
-/// Frames read from disk at a time.
+/// Live frames taken at a time.
 const CHUNK: usize = 512;
 
 /// The topic of the marker sent once history is done.
@@ -70,13 +72,17 @@ pub struct Reader {
     /// Wakes this reader when a frame it wants is published.
     watch: Arc<Watch>,
     phase: Phase,
-    /// Everything at or below this id has been read into `buf` or skipped.
+    /// Past history, everything at or below this id has been read into
+    /// `buf` or skipped.
     cursor: Option<Scru128Id>,
     /// Where history ends: the head when the read started.
     history_end: Option<Scru128Id>,
-    history_done: bool,
-    /// Frames read but not yet delivered; refilled only once empty, by
-    /// moving a whole chunk in (no per-frame copy).
+    /// The store as of `history_end`, until history is opened on it.
+    view: Option<View>,
+    /// History still to deliver.
+    history: Option<Scan>,
+    /// Frames read but not yet delivered (`last`, or a chunk of live
+    /// frames); refilled only once empty, by moving a whole chunk in.
     buf: std::vec::IntoIter<Frame>,
     remaining: Option<usize>,
     next_pulse: Option<Instant>,
@@ -90,18 +96,25 @@ impl Reader {
             None => TopicFilter::All,
         };
         let watch = store.published().watch(filter.clone());
-        let head = store.published().head();
+        let (head, view) = match options.new {
+            true => (store.published().head(), None),
+            false => {
+                let (head, view) = store.published().head_with(|| store.tables().view());
+                (head, Some(view))
+            }
+        };
         let cursor = if options.new { head } else { options.after.or_else(|| options.from.and_then(predecessor)) };
         Ok(Self {
             store,
             remaining: options.limit,
-            history_done: options.new,
             options,
             filter,
             watch,
             phase: Phase::Start,
             cursor,
             history_end: head,
+            view,
+            history: None,
             buf: Vec::new().into_iter(),
             next_pulse: None,
         })
@@ -152,12 +165,19 @@ impl Reader {
             match self.phase {
                 Phase::Done => return Ok(Step::End),
                 Phase::Start => self.start()?,
-                _ if self.buf.len() > 0 => return Ok(self.deliver()),
-                Phase::History => {
-                    if let Some(marker) = self.advance_history()? {
-                        return Ok(Step::Frame(marker));
+                _ if self.buf.len() > 0 => {
+                    if let Some(frame) = self.buf.next() {
+                        return Ok(self.deliver(frame));
                     }
                 }
+                Phase::History => match self.history.as_mut().and_then(Iterator::next) {
+                    Some(frame) => return Ok(self.deliver(frame?)),
+                    None => {
+                        if let Some(marker) = self.end_history() {
+                            return Ok(Step::Frame(marker));
+                        }
+                    }
+                },
                 Phase::Live => {
                     if let Some(step) = self.advance_live()? {
                         return Ok(step);
@@ -167,58 +187,42 @@ impl Reader {
         }
     }
 
-    fn deliver(&mut self) -> Step {
-        match self.buf.next() {
-            Some(frame) => {
-                if let Some(n) = &mut self.remaining {
-                    *n -= 1;
-                }
-                Step::Frame(frame)
-            }
-            None => Step::End,
+    fn deliver(&mut self, frame: Frame) -> Step {
+        if let Some(n) = &mut self.remaining {
+            *n -= 1;
         }
+        Step::Frame(frame)
     }
 
-    /// Loads the newest `last` frames of history, when asked for them.
+    /// Opens history on the view taken at the start: all of it, or only
+    /// the newest `last` frames.
     fn start(&mut self) -> Result<()> {
         self.phase = Phase::History;
-        if let (Some(n), false) = (self.options.last, self.options.new) {
-            if let Some(end) = self.history_end {
-                self.buf = self.store.tables().newest(&self.filter, self.cursor, end, n)?.into_iter();
-            }
-            self.cursor = self.history_end;
-            self.history_done = true;
+        let (Some(view), Some(end)) = (self.view.take(), self.history_end) else { return Ok(()) };
+        if self.cursor.is_some_and(|c| c >= end) {
+            return Ok(());
+        }
+        match self.options.last {
+            Some(n) => self.buf = view.newest(&self.filter, self.cursor, end, n)?.into_iter(),
+            None => self.history = Some(view.scan(&self.filter, self.cursor, end)),
         }
         Ok(())
     }
 
-    /// Reads the next chunk of history; at its end returns the threshold
-    /// marker (when following) and moves on.
-    fn advance_history(&mut self) -> Result<Option<Frame>> {
-        if !self.history_done {
-            let Some(end) = self.history_end else {
-                self.history_done = true;
-                return Ok(None);
-            };
-            if self.cursor.is_some_and(|c| c >= end) {
-                self.history_done = true;
-                return Ok(None);
-            }
-            let chunk = self.store.tables().forward(&self.filter, self.cursor, end, self.chunk_size())?;
-            self.cursor = if chunk.len() < self.chunk_size() { Some(end) } else { chunk.last().map(|f| f.id) };
-            self.history_done = chunk.is_empty();
-            self.buf = chunk.into_iter();
-            return Ok(None);
-        }
+    /// Closes history; returns the threshold marker when following, and
+    /// goes live from the head history ended at.
+    fn end_history(&mut self) -> Option<Frame> {
+        self.history = None;
+        self.cursor = self.cursor.max(self.history_end);
         if !self.options.follow.is_on() {
             self.phase = Phase::Done;
-            return Ok(None);
+            return None;
         }
         self.phase = Phase::Live;
         if let FollowOption::WithHeartbeat(period) = self.options.follow {
             self.next_pulse = Some(Instant::now() + period);
         }
-        Ok(Some(Frame::marker(THRESHOLD, self.store.published().next_id())))
+        Some(Frame::marker(THRESHOLD, self.store.published().next_id()))
     }
 
     /// Reads whatever was published past the cursor, or says to wait.
@@ -254,7 +258,8 @@ impl Reader {
             }
             Tail::Behind(head) => head,
         };
-        let stored = self.store.tables().forward(&self.filter, self.cursor, head, self.chunk_size())?;
+        let stored = self.store.tables().view().scan(&self.filter, self.cursor, head);
+        let stored = stored.take(self.chunk_size()).collect::<Result<Vec<_>>>()?;
         let upto = if stored.len() == self.chunk_size() { stored.last().map_or(head, |f| f.id) } else { head };
         let mut frames = published.ephemeral(&self.filter, self.cursor, upto);
         frames.extend(stored);

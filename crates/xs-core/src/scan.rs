@@ -1,15 +1,18 @@
 //! Range reads over the stream and the topic index.
 //!
 //! Every read is bounded above by an id (the store's published head), so a
-//! reader never sees a frame before it is durable. A topic filter reads one
-//! index range per pattern; the ranges are each id-ordered, and a k-way merge
-//! gives one id-ordered sequence with each frame once however many patterns
-//! match it. Reads return bounded chunks so memory never grows with the
-//! length of the stream.
+//! reader never sees a frame before it is durable, and goes through a
+//! [`View`]: a fjall snapshot taken with that head, so a `last:<n>` trim
+//! committed after the head was read (its new frame lies above the bound)
+//! cannot hide the frame it replaced. A topic filter reads one index range
+//! per pattern; the ranges are each id-ordered, and a k-way merge gives one
+//! id-ordered sequence with each frame once however many patterns match it.
+//! A [`Scan`] pulls frames one at a time from the open ranges, so memory
+//! never grows with the length of the stream.
 
 use std::{ops::Bound, time::SystemTime};
 
-use fjall::{Keyspace, Slice};
+use fjall::{Database, Keyspace, Readable, Slice, Snapshot};
 use scru128::Scru128Id;
 
 use crate::{
@@ -20,42 +23,20 @@ use crate::{
 };
 
 type Entry = (Scru128Id, Slice);
-type Source = Box<dyn Iterator<Item = Result<Entry>>>;
+type Source = Box<dyn Iterator<Item = Result<Entry>> + Send>;
 
 /// The stream and its topic index, as readers see them.
 #[derive(Clone)]
 pub(crate) struct Tables {
+    pub(crate) db: Database,
     pub(crate) stream: Keyspace,
     pub(crate) index: Keyspace,
 }
 
 impl Tables {
-    /// Up to `max` live frames matching `filter` with ids in `(after, upto]`, oldest first.
-    pub(crate) fn forward(
-        &self,
-        filter: &TopicFilter,
-        after: Option<Scru128Id>,
-        upto: Scru128Id,
-        max: usize,
-    ) -> Result<Vec<Frame>> {
-        let now = SystemTime::now();
-        let merged = merged(self.sources(filter, after, upto, false), false);
-        collect(merged, max, now)
-    }
-
-    /// The newest `n` live frames matching `filter` with ids in `(after, upto]`, oldest first.
-    pub(crate) fn newest(
-        &self,
-        filter: &TopicFilter,
-        after: Option<Scru128Id>,
-        upto: Scru128Id,
-        n: usize,
-    ) -> Result<Vec<Frame>> {
-        let now = SystemTime::now();
-        let merged = merged(self.sources(filter, after, upto, true), true);
-        let mut frames = collect(merged, n, now)?;
-        frames.reverse();
-        Ok(frames)
+    /// A consistent view of the tables as they are now.
+    pub(crate) fn view(&self) -> View {
+        View { tables: self.clone(), snapshot: self.db.snapshot() }
     }
 
     /// The stored frame `id`, expired or not.
@@ -73,13 +54,41 @@ impl Tables {
             None => Ok(None),
         }
     }
+}
+
+/// The tables as of one instant. Holding it keeps what it sees on disk, so
+/// it lives only while a read of history is under way.
+pub(crate) struct View {
+    tables: Tables,
+    snapshot: Snapshot,
+}
+
+impl View {
+    /// The live frames matching `filter` with ids in `(after, upto]`, oldest first.
+    pub(crate) fn scan(&self, filter: &TopicFilter, after: Option<Scru128Id>, upto: Scru128Id) -> Scan {
+        Scan { entries: merged(self.sources(filter, after, upto, false), false), now: SystemTime::now() }
+    }
+
+    /// The newest `n` live frames matching `filter` with ids in `(after, upto]`, oldest first.
+    pub(crate) fn newest(
+        &self,
+        filter: &TopicFilter,
+        after: Option<Scru128Id>,
+        upto: Scru128Id,
+        n: usize,
+    ) -> Result<Vec<Frame>> {
+        let scan = Scan { entries: merged(self.sources(filter, after, upto, true), true), now: SystemTime::now() };
+        let mut frames = scan.take(n).collect::<Result<Vec<_>>>()?;
+        frames.reverse();
+        Ok(frames)
+    }
 
     fn sources(&self, filter: &TopicFilter, after: Option<Scru128Id>, upto: Scru128Id, rev: bool) -> Vec<Source> {
         match filter {
             TopicFilter::All => {
                 let lo = after.map_or(Bound::Unbounded, |id| Bound::Excluded(codec::id_key(id).to_vec()));
                 let hi = Bound::Included(codec::id_key(upto).to_vec());
-                vec![entries(&self.stream, (lo, hi), rev)]
+                vec![self.entries(&self.tables.stream, (lo, hi), rev)]
             }
             TopicFilter::Patterns(patterns) => patterns
                 .iter()
@@ -90,22 +99,43 @@ impl Tables {
                         None => Bound::Included(codec::index_prefix(&name)),
                     };
                     let hi = Bound::Included(codec::index_key(&name, upto));
-                    entries(&self.index, (lo, hi), rev)
+                    self.entries(&self.tables.index, (lo, hi), rev)
                 })
                 .collect(),
         }
     }
+
+    /// The `(id, value)` pairs of one key range, in key order or reversed.
+    fn entries(&self, ks: &Keyspace, range: (Bound<Vec<u8>>, Bound<Vec<u8>>), rev: bool) -> Source {
+        let iter = self.snapshot.range(ks, range);
+        let pairs = move |guard: fjall::Guard| -> Result<Entry> {
+            let (key, value) = guard.into_inner()?;
+            let id = codec::key_id(&key).ok_or(StoreError::Storage(fjall::Error::Unrecoverable))?;
+            Ok((id, value))
+        };
+        if rev { Box::new(iter.rev().map(pairs)) } else { Box::new(iter.map(pairs)) }
+    }
 }
 
-/// The `(id, value)` pairs of one key range, in key order or reversed.
-fn entries(ks: &Keyspace, range: (Bound<Vec<u8>>, Bound<Vec<u8>>), rev: bool) -> Source {
-    let iter = ks.range(range);
-    let pairs = move |guard: fjall::Guard| -> Result<Entry> {
-        let (key, value) = guard.into_inner()?;
-        let id = codec::key_id(&key).ok_or(StoreError::Storage(fjall::Error::Unrecoverable))?;
-        Ok((id, value))
-    };
-    if rev { Box::new(iter.rev().map(pairs)) } else { Box::new(iter.map(pairs)) }
+/// Frames pulled one at a time from a [`View`]'s open ranges, skipping
+/// those whose `time:` TTL ran out before the scan began.
+pub(crate) struct Scan {
+    entries: Source,
+    now: SystemTime,
+}
+
+impl Iterator for Scan {
+    type Item = Result<Frame>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            let frame = self.entries.next()?.and_then(|(id, value)| codec::decode(id, &value));
+            match frame {
+                Ok(frame) if frame.is_expired(self.now) => continue,
+                other => return Some(other),
+            }
+        }
+    }
 }
 
 /// One id-ordered sequence of `sources`: the source itself when there is
@@ -117,21 +147,6 @@ fn merged(mut sources: Vec<Source>, rev: bool) -> Source {
         return only;
     }
     Box::new(Merge::new(sources, rev))
-}
-
-fn collect(merged: Source, max: usize, now: SystemTime) -> Result<Vec<Frame>> {
-    let mut frames = Vec::with_capacity(max.min(1024));
-    for entry in merged {
-        if frames.len() >= max {
-            break;
-        }
-        let (id, value) = entry?;
-        let frame = codec::decode(id, &value)?;
-        if !frame.is_expired(now) {
-            frames.push(frame);
-        }
-    }
-    Ok(frames)
 }
 
 /// A k-way merge of id-ordered sources that yields each id once.

@@ -94,7 +94,7 @@ impl Store {
             e => e.into(),
         })?;
         let keyspace = |name: &str| db.keyspace(name, KeyspaceCreateOptions::default);
-        let tables = Tables { stream: keyspace("stream")?, index: keyspace("topic_index")? };
+        let tables = Tables { db: db.clone(), stream: keyspace("stream")?, index: keyspace("topic_index")? };
         let expiry: Keyspace = keyspace("expiry")?;
         let cas = Cas::new(path.join("cas"), keyspace("cas_inline")?);
         let meta: Keyspace = keyspace("meta")?;
@@ -258,9 +258,9 @@ impl Store {
         if let Some(frames) = self.inner.published.newest(&filter, n) {
             return Ok(frames);
         }
-        match self.inner.published.head() {
-            Some(head) => self.inner.tables.newest(&filter, None, head, n),
-            None => Ok(Vec::new()),
+        match self.inner.published.head_with(|| self.inner.tables.view()) {
+            (Some(head), view) => view.newest(&filter, None, head, n),
+            (None, _) => Ok(Vec::new()),
         }
     }
 

@@ -314,16 +314,23 @@ impl Batch<'_> {
     /// Applies `last:<n>` retention once the batch is published. Trimming
     /// first would let a reader see the old frames gone before the new one
     /// is visible (none at all, for `last:1`); this way it may briefly see
-    /// one too many. A crash before the trim leaves the extra frames until
+    /// one too many. Readers taking a head wait for the trims to commit
+    /// (see [`Published::head_with`]). A crash before the trim leaves the extra frames until
     /// the topic's next `last:<n>` append.
     fn trim(&mut self) {
+        if self.trims.is_empty() {
+            return;
+        }
         self.trims.sort();
         self.trims.dedup_by(|a, b| a.0 == b.0);
         let mut stale = Vec::new();
-        for (topic, keep) in &self.trims {
-            match self.writer.trim(topic, *keep) {
-                Ok(ids) => stale.extend(ids),
-                Err(e) => tracing::warn!(topic, error = %e, "could not trim a last:<n> topic"),
+        {
+            let _readers_wait = self.writer.published.trimming();
+            for (topic, keep) in &self.trims {
+                match self.writer.trim(topic, *keep) {
+                    Ok(ids) => stale.extend(ids),
+                    Err(e) => tracing::warn!(topic, error = %e, "could not trim a last:<n> topic"),
+                }
             }
         }
         if !stale.is_empty() {
