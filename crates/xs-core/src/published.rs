@@ -52,12 +52,44 @@ pub(crate) struct Published {
 pub(crate) struct Watch {
     filter: TopicFilter,
     event: Event,
+    /// Where the publisher puts this reader's new frames itself, while the
+    /// reader is caught up and waiting (see [`Published::hand_over`]).
+    sink: Mutex<Option<Sink>>,
+}
+
+/// A caught-up async reader's channel, fed by the publisher.
+struct Sink {
+    tx: tokio::sync::mpsc::Sender<Frame>,
+    /// Every matching frame up to here is in the channel.
+    cursor: Scru128Id,
+    /// False once a send failed (a full or closed channel): the reader,
+    /// woken, takes over again from `cursor`.
+    open: bool,
 }
 
 impl Watch {
     /// A listener to wait on; take it before checking for new frames.
     pub(crate) fn listen(&self) -> EventListener {
         self.event.listen()
+    }
+
+    /// Sends the frames of a batch this watch wants into its sink, if it
+    /// has an open one; true if they all went (no need to wake the reader).
+    fn feed(&self, frames: &[Frame], head: Option<Scru128Id>) -> bool {
+        let mut sink = lock(&self.sink);
+        let Some(sink) = sink.as_mut().filter(|s| s.open) else { return false };
+        let now = SystemTime::now();
+        for frame in frames.iter().filter(|f| self.filter.matches(&f.topic) && !f.is_expired(now)) {
+            if sink.tx.try_send(frame.clone()).is_err() {
+                sink.open = false;
+                return false;
+            }
+            sink.cursor = frame.id;
+        }
+        if let Some(head) = head {
+            sink.cursor = sink.cursor.max(head);
+        }
+        true
     }
 }
 
@@ -119,17 +151,21 @@ impl Published {
     }
 
     /// Makes a committed batch visible and wakes the readers that want one
-    /// of its frames (an idle handler is not woken by every append).
+    /// of its frames (an idle handler is not woken by every append). A
+    /// reader that handed over its channel gets the frames put into it
+    /// instead, and is woken only if that fails.
     pub(crate) fn publish(&self, head: Option<Scru128Id>, frames: Vec<Frame>, gone: &[Scru128Id]) {
         let wanted = |w: &Watch| frames.iter().any(|f| w.filter.matches(&f.topic));
-        let woken: Vec<Arc<Watch>> = self.live_watches().into_iter().filter(|w| wanted(w)).collect();
+        let mut woken: Vec<Arc<Watch>> = self.live_watches().into_iter().filter(|w| wanted(w)).collect();
         {
             let mut state = lock(&self.state);
+            let frames: Vec<Frame> = frames.into_iter().filter(|f| !gone.contains(&f.id)).collect();
+            woken.retain(|watch| !watch.feed(&frames, head));
             if !gone.is_empty() {
                 let gone: std::collections::HashSet<_> = gone.iter().collect();
                 state.ring.retain(|f| !gone.contains(&f.id));
             }
-            state.ring.extend(frames.into_iter().filter(|f| !gone.contains(&f.id)));
+            state.ring.extend(frames);
             while state.ring.len() > RING {
                 state.floor = state.ring.pop_front().map(|f| f.id);
             }
@@ -140,9 +176,32 @@ impl Published {
         }
     }
 
+    /// Lets the publisher send the frames `watch`'s reader wants straight
+    /// into `tx` from now on, saving a hop through the reader's task, if
+    /// the reader has read everything published (`cursor` is the head).
+    /// Returns whether it did; the reader then waits on its watch, which is
+    /// woken if a send fails, and calls [`take_back`](Self::take_back).
+    pub(crate) fn hand_over(
+        &self,
+        watch: &Watch,
+        cursor: Option<Scru128Id>,
+        tx: &tokio::sync::mpsc::Sender<Frame>,
+    ) -> bool {
+        let state = lock(&self.state);
+        let (Some(cursor), true) = (cursor, cursor >= state.head) else { return false };
+        *lock(&watch.sink) = Some(Sink { tx: tx.clone(), cursor, open: true });
+        true
+    }
+
+    /// Ends a hand-over; returns how far the publisher delivered.
+    pub(crate) fn take_back(&self, watch: &Watch) -> Option<Scru128Id> {
+        let _state = lock(&self.state);
+        lock(&watch.sink).take().map(|sink| sink.cursor)
+    }
+
     /// Registers a reader waiting for frames that pass `filter`.
     pub(crate) fn watch(&self, filter: TopicFilter) -> Arc<Watch> {
-        let watch = Arc::new(Watch { filter, event: Event::new() });
+        let watch = Arc::new(Watch { filter, event: Event::new(), sink: Mutex::new(None) });
         lock(&self.watches).push(Arc::downgrade(&watch));
         watch
     }

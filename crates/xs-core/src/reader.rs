@@ -156,6 +156,48 @@ impl Reader {
         }
     }
 
+    /// Runs the read into `tx` until it ends or the receiver is dropped:
+    /// the task behind [`Store::read`]. While the read is live and caught
+    /// up, the publisher puts new frames into `tx` itself, so they reach
+    /// the receiver without a hop through this task; a full channel hands
+    /// the read back here, where it waits for room (nothing is dropped).
+    pub(crate) async fn forward(mut self, tx: tokio::sync::mpsc::Sender<Frame>) {
+        loop {
+            let step = match self.step() {
+                Ok(step) => step,
+                Err(e) => {
+                    tracing::error!(error = %e, "read ended by an error");
+                    return;
+                }
+            };
+            match step {
+                Step::Frame(frame) => {
+                    if tx.send(frame).await.is_err() {
+                        return;
+                    }
+                }
+                Step::End => return,
+                Step::Wait(listener, pulse) => {
+                    let published = self.store.published();
+                    let direct = self.remaining.is_none() && published.hand_over(&self.watch, self.cursor, &tx);
+                    let woken = async {
+                        match pulse {
+                            Some(pulse) => drop(tokio::time::timeout_at(pulse.into(), listener).await),
+                            None => listener.await,
+                        }
+                    };
+                    tokio::select! {
+                        () = tx.closed() => return,
+                        () = woken => {}
+                    }
+                    if direct && let Some(delivered) = published.take_back(&self.watch) {
+                        self.cursor = Some(delivered);
+                    }
+                }
+            }
+        }
+    }
+
     /// Advances the read by one frame, or says what to wait for.
     fn step(&mut self) -> Result<Step> {
         loop {

@@ -290,33 +290,14 @@ impl Store {
     /// are logged); use [`Store::reader`] to get them as errors.
     pub async fn read(&self, options: ReadOptions) -> tokio::sync::mpsc::Receiver<Frame> {
         let (tx, rx) = tokio::sync::mpsc::channel(256);
-        let mut reader = match self.reader(options) {
+        let reader = match self.reader(options) {
             Ok(reader) => reader,
             Err(e) => {
                 tracing::error!(error = %e, "read rejected");
                 return rx;
             }
         };
-        tokio::spawn(async move {
-            loop {
-                let next = tokio::select! {
-                    () = tx.closed() => break,
-                    next = reader.next_async() => next,
-                };
-                match next {
-                    Some(Ok(frame)) => {
-                        if tx.send(frame).await.is_err() {
-                            break;
-                        }
-                    }
-                    Some(Err(e)) => {
-                        tracing::error!(error = %e, "read ended by an error");
-                        break;
-                    }
-                    None => break,
-                }
-            }
-        });
+        tokio::spawn(reader.forward(tx));
         rx
     }
 

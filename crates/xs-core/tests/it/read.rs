@@ -41,6 +41,22 @@ fn follow_with_pulse_emits_heartbeats_while_idle() {
     assert_eq!(next.first(), Some(&live));
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_async_follow_with_pulse_interleaves_heartbeats_and_live_frames() {
+    let (_dir, store) = store();
+    let options = ReadOptions::builder().follow(FollowOption::WithHeartbeat(Duration::from_millis(30))).build();
+    let mut rx = store.read(options).await;
+    assert_eq!(recv(&mut rx).await.topic, "xs.threshold");
+    assert_eq!(recv(&mut rx).await.topic, "xs.pulse", "a pulse while idle");
+    let live = append(&store, "live");
+    let mut next = recv(&mut rx).await;
+    while next.topic == "xs.pulse" {
+        next = recv(&mut rx).await;
+    }
+    assert_eq!(next, live);
+    assert_eq!(recv(&mut rx).await.topic, "xs.pulse", "pulses go on after a live frame");
+}
+
 #[test]
 fn limit_without_follow_caps_history() {
     for (history, expected) in [(3, 3), (5, 5), (8, 5)] {
