@@ -142,6 +142,12 @@ impl Committer {
         }
     }
 
+    /// True when no commit is under way, so a command submitted now would
+    /// most likely be committed by its submitter, on its own thread.
+    pub(crate) fn is_idle(&self) -> bool {
+        !lock(&self.queue).leading
+    }
+
     /// Refuses new commands and waits until everything queued is committed.
     pub(crate) fn close(&self) {
         let (reply, _answer) = mpsc::sync_channel(1);

@@ -379,6 +379,11 @@ impl Store {
         &self.inner.published
     }
 
+    /// True when no commit is under way (see [`Committer::is_idle`]).
+    pub(crate) fn commit_idle(&self) -> bool {
+        self.inner.committer.is_idle()
+    }
+
     pub(crate) fn tables(&self) -> &Tables {
         &self.inner.tables
     }

@@ -158,6 +158,35 @@ fn follow_over_the_socket_sends_threshold_then_live_frames() {
     assert_eq!(next(&mut follow), live);
 }
 
+/// Clients appending at once, while a follower reads: every append is
+/// acknowledged and stored once, the follower sees them all in id order
+/// (a lone append commits on the server's worker; concurrent ones step
+/// aside and share syncs).
+#[test]
+fn concurrent_socket_appends_are_all_stored_and_followed_in_order() {
+    let served = serve();
+    let client = xs_core::Client::new(served.dir.path());
+    let options = ReadOptions::builder().topic("c.*".into()).follow(xs_core::FollowOption::On).build();
+    let mut follow = client.read(&options).unwrap();
+    assert_eq!(next(&mut follow).topic, "xs.threshold");
+    let writers: Vec<_> = (0..8)
+        .map(|w| {
+            let client = xs_core::Client::new(served.dir.path());
+            std::thread::spawn(move || {
+                (0..40)
+                    .map(|_| client.append(Frame::builder(format!("c.w{w}")).build(), std::io::empty()).unwrap().id)
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    let mut acked: Vec<_> = writers.into_iter().flat_map(|w| w.join().unwrap()).collect();
+    acked.sort();
+    let seen: Vec<_> = (0..acked.len()).map(|_| next(&mut follow).id).collect();
+    assert_eq!(seen, acked);
+    let stored: Vec<_> = served.store.reader(ReadOptions::default()).unwrap().map(|f| f.unwrap().id).collect();
+    assert_eq!(stored, acked);
+}
+
 pub fn next(reader: &mut xs_core::RemoteReader) -> Frame {
     match reader.poll(PATIENCE).expect("poll") {
         Next::Frame(frame) => frame,
