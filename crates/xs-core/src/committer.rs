@@ -112,9 +112,15 @@ impl Committer {
             let mine = batch.iter().any(|(_, w)| Arc::ptr_eq(w, me));
             let (commands, waiters): (Vec<_>, Vec<_>) = batch.into_iter().unzip();
             self.writer.apply_all(commands);
+            // The lead goes first, so whoever is next does not wait for
+            // the others to be answered (nor for a wake-up of its own when
+            // nobody is queued: the first answered to come back leads).
+            if mine {
+                self.hand_off();
+            }
             waiters.iter().filter(|w| !Arc::ptr_eq(w, me)).for_each(|w| w.set(Wake::Answered));
             if mine {
-                return self.hand_off();
+                return;
             }
         }
     }
