@@ -4,9 +4,9 @@
 //! history one frame at a time from a view of the store taken with the head
 //! when the read began, then live frames from the ring of recent frames (or
 //! from disk in bounded chunks when it fell behind), and waits on the
-//! store's wake-up signal when it has caught up. Nothing queues up for it while it is busy, so it can fall any
-//! distance behind and still deliver every matching frame exactly once, in id
-//! order, in constant memory.
+//! store's wake-up signal when it has caught up. Nothing queues up for it
+//! while it is busy, so it can fall any distance behind and still deliver
+//! every matching frame exactly once, in id order, in constant memory.
 //!
 //! The same state machine ([`Reader::step`]) drives the blocking iterator,
 //! the timeout-bounded poll the plugin needs, and the async form.
@@ -72,8 +72,8 @@ pub struct Reader {
     /// Wakes this reader when a frame it wants is published.
     watch: Arc<Watch>,
     phase: Phase,
-    /// Past history, everything at or below this id has been read into
-    /// `buf` or skipped.
+    /// Once history is done: every frame at or below this id has been
+    /// delivered, put in `buf`, or skipped.
     cursor: Option<Scru128Id>,
     /// Where history ends: the head when the read started.
     history_end: Option<Scru128Id>,
