@@ -47,6 +47,20 @@ fn ephemeral_frames_are_never_stored() {
     assert_eq!(store.stored_len().unwrap(), 0);
 }
 
+/// A read sees the store as it was when the read was created: a `last:1`
+/// rewrite that happens before its history is read neither hides the frame
+/// it replaced (the replacement is past the read's head) nor shows both.
+#[test]
+fn a_read_keeps_the_frame_a_later_last_one_rewrite_replaces() {
+    let (_dir, store) = store();
+    let old = store.append(Frame::builder("status").ttl(TTL::Last(1)).build()).unwrap();
+    let mut reader = store.reader(ReadOptions::builder().topic("status".into()).build()).unwrap();
+    let new = store.append(Frame::builder("status").ttl(TTL::Last(1)).build()).unwrap();
+    assert_eq!(store.get(&old.id).unwrap(), None, "the rewrite trimmed the old frame");
+    assert_eq!(reader.by_ref().map(Result::unwrap).collect::<Vec<_>>(), [old]);
+    assert_eq!(read_all(&store, ReadOptions::builder().topic("status".into()).build()), [new]);
+}
+
 #[test]
 fn a_last_one_topic_is_never_seen_empty_while_it_is_rewritten() {
     // Without syncs the rewrites come fast, so a read often starts mid-rewrite.
