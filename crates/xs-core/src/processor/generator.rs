@@ -205,11 +205,7 @@ impl Generator {
 
     /// Ends because the supervisor said so.
     fn stop(&self, reason: Stop) {
-        let event = match reason {
-            Stop::Replaced => Event::Replaced,
-            Stop::Unregistered => Event::Unregistered,
-            Stop::Shutdown => Event::Stopped,
-        };
+        let event = reason.event();
         tracing::info!(generator = %self.spec.name, event = event.as_str(), "generator stopped");
         self.record(event, &[]);
     }

@@ -163,11 +163,7 @@ impl Handler {
 
     /// Ends because the supervisor said so.
     fn stop(&self, reason: Stop) {
-        let event = match reason {
-            Stop::Replaced => Event::Replaced,
-            Stop::Unregistered => Event::Unregistered,
-            Stop::Shutdown => Event::Stopped,
-        };
+        let event = reason.event();
         tracing::info!(handler = %self.spec.name, event = event.as_str(), "handler stopped");
         self.close(self.lifecycle(event, &[]));
     }

@@ -24,7 +24,7 @@ use crate::{
         engine::{Engine, Interrupt},
         generator::Generator,
         handler::{Handler, Spec},
-        lifecycle::Kind,
+        lifecycle::{self, Kind},
         supervisor::Event,
     },
     store::Store,
@@ -42,6 +42,17 @@ pub(crate) enum Stop {
     Unregistered,
     /// The owner shuts down: `.stopped` (it runs again under the next owner).
     Shutdown,
+}
+
+impl Stop {
+    /// The lifecycle event this stop is recorded as.
+    pub(crate) fn event(self) -> lifecycle::Event {
+        match self {
+            Stop::Replaced => lifecycle::Event::Replaced,
+            Stop::Unregistered => lifecycle::Event::Unregistered,
+            Stop::Shutdown => lifecycle::Event::Stopped,
+        }
+    }
 }
 
 /// What an instance tells the supervisor.
