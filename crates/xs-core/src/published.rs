@@ -73,6 +73,13 @@ impl Watch {
         self.event.listen()
     }
 
+    /// Ends a hand-over ([`Published::hand_over`]); returns how far the
+    /// publisher delivered. It feeds the sink under the sink's own lock, so
+    /// taking the sink is enough.
+    pub(crate) fn take_back(&self) -> Option<Scru128Id> {
+        lock(&self.sink).take().map(|sink| sink.cursor)
+    }
+
     /// Sends the frames of a batch this watch wants into its sink, if it
     /// has an open one; true if they all went (no need to wake the reader).
     fn feed(&self, frames: &[Frame], head: Option<Scru128Id>) -> bool {
@@ -154,12 +161,14 @@ impl Published {
     /// of its frames (an idle handler is not woken by every append). A
     /// reader that handed over its channel gets the frames put into it
     /// instead, and is woken only if that fails.
-    pub(crate) fn publish(&self, head: Option<Scru128Id>, frames: Vec<Frame>, gone: &[Scru128Id]) {
+    pub(crate) fn publish(&self, head: Option<Scru128Id>, mut frames: Vec<Frame>, gone: &[Scru128Id]) {
         let wanted = |w: &Watch| frames.iter().any(|f| w.filter.matches(&f.topic));
         let mut woken: Vec<Arc<Watch>> = self.live_watches().into_iter().filter(|w| wanted(w)).collect();
         {
             let mut state = lock(&self.state);
-            let frames: Vec<Frame> = frames.into_iter().filter(|f| !gone.contains(&f.id)).collect();
+            if !gone.is_empty() {
+                frames.retain(|f| !gone.contains(&f.id));
+            }
             woken.retain(|watch| !watch.feed(&frames, head));
             if !gone.is_empty() {
                 let gone: std::collections::HashSet<_> = gone.iter().collect();
@@ -180,7 +189,7 @@ impl Published {
     /// into `tx` from now on, saving a hop through the reader's task, if
     /// the reader has read everything published (`cursor` is the head).
     /// Returns whether it did; the reader then waits on its watch, which is
-    /// woken if a send fails, and calls [`take_back`](Self::take_back).
+    /// woken if a send fails, and calls [`Watch::take_back`].
     pub(crate) fn hand_over(
         &self,
         watch: &Watch,
@@ -191,12 +200,6 @@ impl Published {
         let (Some(cursor), true) = (cursor, cursor >= state.head) else { return false };
         *lock(&watch.sink) = Some(Sink { tx: tx.clone(), cursor, open: true });
         true
-    }
-
-    /// Ends a hand-over; returns how far the publisher delivered.
-    pub(crate) fn take_back(&self, watch: &Watch) -> Option<Scru128Id> {
-        let _state = lock(&self.state);
-        lock(&watch.sink).take().map(|sink| sink.cursor)
     }
 
     /// Registers a reader waiting for frames that pass `filter`.

@@ -190,7 +190,7 @@ impl Reader {
                         () = tx.closed() => return,
                         () = woken => {}
                     }
-                    if direct && let Some(delivered) = published.take_back(&self.watch) {
+                    if direct && let Some(delivered) = self.watch.take_back() {
                         self.cursor = Some(delivered);
                     }
                 }
