@@ -16,6 +16,20 @@ pub fn spawn(store: &Store, name: &str, script: &str) -> Frame {
     append_with(store, &format!("xs.generator.{name}.spawn"), script)
 }
 
+/// Spawns generator `name` and waits for its `.active`; returns the spawn frame.
+pub fn spawn_active(store: &Store, name: &str, script: &str) -> Frame {
+    let spawned = spawn(store, name, script);
+    event(store, name, "active", spawned.id);
+    spawned
+}
+
+/// Terminates generator `name` and waits for its `.terminated` about the
+/// spawn frame `id`.
+pub fn terminate_and_wait(store: &Store, name: &str, id: Scru128Id) -> Frame {
+    terminate(store, name);
+    event(store, name, "terminated", id)
+}
+
 /// Appends `xs.generator.<name>.terminate`.
 pub fn terminate(store: &Store, name: &str) -> Frame {
     store.append(Frame::builder(format!("xs.generator.{name}.terminate")).build()).expect("terminate")
@@ -85,8 +99,7 @@ fn tail_lines_become_frames_and_terminate_kills_tail() {
     let owner = Owner::start();
     let log = owner.dir.path().join("app.log");
     write_line(&log, "first");
-    let spawned = spawn(&owner.store, "app", &tail(&log));
-    event(&owner.store, "app", "active", spawned.id);
+    let spawned = spawn_active(&owner.store, "app", &tail(&log));
     recv(&owner.store, "app.recv", "first");
     write_line(&log, "second");
     let second = recv(&owner.store, "app.recv", "second");
@@ -104,8 +117,8 @@ fn tail_lines_become_frames_and_terminate_kills_tail() {
 #[test]
 fn records_become_meta_strings_payloads_and_a_natural_end_restarts_with_a_delay() {
     let owner = Owner::start();
-    let spawned = spawn(&owner.store, "n", r#"{run: {|| [{k: 1}, "text", 42] }, return_options: {suffix: ".got"}}"#);
-    event(&owner.store, "n", "active", spawned.id);
+    let spawned =
+        spawn_active(&owner.store, "n", r#"{run: {|| [{k: 1}, "text", 42] }, return_options: {suffix: ".got"}}"#);
     let first = settle(&owner.store, "n.got", 3);
     assert_eq!(first.len(), 3, "one run, then a pause of a second");
     assert_eq!(first[0].meta.as_ref().unwrap()["k"], 1);
@@ -120,8 +133,7 @@ fn records_become_meta_strings_payloads_and_a_natural_end_restarts_with_a_delay(
     // one is published); restarts must not accumulate them.
     wait_until("restarts rewrite one frame", || frames(&owner.store, "xs.generator.n.restarting").len() == 1);
     assert_eq!(frames(&owner.store, "xs.generator.n.active").len(), 1, "no lifecycle frame per restart");
-    terminate(&owner.store, "n");
-    event(&owner.store, "n", "terminated", spawned.id);
+    terminate_and_wait(&owner.store, "n", spawned.id);
 }
 
 #[test]
@@ -153,8 +165,7 @@ fn a_script_that_does_not_parse_is_invalid() {
 #[test]
 fn duplex_sends_reach_the_pipeline_and_come_back() {
     let owner = Owner::start();
-    let spawned = spawn(&owner.store, "echo", "{run: {|| ^cat }, duplex: true}");
-    event(&owner.store, "echo", "active", spawned.id);
+    let spawned = spawn_active(&owner.store, "echo", "{run: {|| ^cat }, duplex: true}");
     let send = append_with(&owner.store, "echo.send", "ping\n");
     let back = recv(&owner.store, "echo.recv", "ping");
     assert_eq!(meta_str(&back, "generator_id"), Some(spawned.id.to_string()));
@@ -162,35 +173,40 @@ fn duplex_sends_reach_the_pipeline_and_come_back() {
     assert!(latency < 1000, "a send arrives as it is appended, not on a polling tick ({latency} ms)");
     append_with(&owner.store, "echo.send", "pong\n");
     recv(&owner.store, "echo.recv", "pong");
-    terminate(&owner.store, "echo");
-    event(&owner.store, "echo", "terminated", spawned.id);
+    terminate_and_wait(&owner.store, "echo", spawned.id);
+}
+
+/// Bytes that are not UTF-8 and hold a newline.
+const BLOB: [u8; 5] = [0, 255, b'\n', 1, 2];
+
+/// A file of [`BLOB`] in the owner's directory.
+fn blob_file(owner: &Owner) -> std::path::PathBuf {
+    let path = owner.dir.path().join("blob.bin");
+    std::fs::write(&path, BLOB).unwrap();
+    path
 }
 
 #[test]
 fn binary_values_and_binary_streams_become_payload_bytes() {
     let owner = Owner::start();
-    let data = owner.dir.path().join("blob.bin");
-    std::fs::write(&data, [0u8, 255, b'\n', 1, 2]).unwrap();
+    let data = blob_file(&owner);
     let script = format!("{{run: {{|| [0x[de ad]] | append (open --raw {:?} | into binary) }}}}", data);
-    let spawned = spawn(&owner.store, "bin", &script);
-    event(&owner.store, "bin", "active", spawned.id);
+    spawn_active(&owner.store, "bin", &script);
     let got = settle(&owner.store, "bin.recv", 2);
     let bytes: Vec<Vec<u8>> = got.iter().map(|f| owner.store.cas_read(f.hash.as_ref().unwrap()).unwrap()).collect();
-    assert_eq!(bytes, [vec![0xde, 0xad], vec![0, 255, b'\n', 1, 2]]);
+    assert_eq!(bytes, [vec![0xde, 0xad], BLOB.to_vec()]);
     terminate(&owner.store, "bin");
 }
 
 #[test]
 fn binary_output_is_one_frame_per_chunk_not_per_line() {
     let owner = Owner::start();
-    let data = owner.dir.path().join("blob.bin");
-    std::fs::write(&data, [0u8, 255, b'\n', 1, 2]).unwrap();
+    let data = blob_file(&owner);
     let script = format!("{{run: {{|| open --raw {:?} | bytes at 0.. }}}}", data);
-    let spawned = spawn(&owner.store, "chunks", &script);
-    event(&owner.store, "chunks", "active", spawned.id);
+    spawn_active(&owner.store, "chunks", &script);
     let got = settle(&owner.store, "chunks.recv", 1);
     let bytes: Vec<u8> = got.iter().flat_map(|f| owner.store.cas_read(f.hash.as_ref().unwrap()).unwrap()).collect();
-    assert_eq!(bytes, [0u8, 255, b'\n', 1, 2]);
+    assert_eq!(bytes, BLOB);
     assert_eq!(got.len(), 1, "one chunk: the newline did not split it");
     terminate(&owner.store, "chunks");
 }

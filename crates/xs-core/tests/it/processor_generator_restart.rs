@@ -7,7 +7,7 @@ use xs_core::Store;
 use crate::{
     common::wait_until,
     processor_common::{Owner, frames},
-    processor_generator::{event, recv, spawn, tail, terminate, write_line},
+    processor_generator::{event, recv, spawn, spawn_active, tail, terminate_and_wait, write_line},
 };
 
 /// Appends `script` as a spawn of `name` while no owner runs.
@@ -22,8 +22,7 @@ fn spawn_offline(dir: &std::path::Path, name: &str, script: &str) -> xs_core::Fr
 fn a_replacement_spawned_offline_that_does_not_parse_falls_back_to_the_running_version() {
     let owner = Owner::start();
     let log = owner.dir.path().join("f.log");
-    let good = spawn(&owner.store, "f", &tail(&log));
-    event(&owner.store, "f", "active", good.id);
+    let good = spawn_active(&owner.store, "f", &tail(&log));
     let dir = owner.stop();
     let broken = spawn_offline(dir.path(), "f", "{run: {|| ^tail -F ");
     let owner = Owner::reopen(dir);
@@ -36,18 +35,15 @@ fn a_replacement_spawned_offline_that_does_not_parse_falls_back_to_the_running_v
     );
     write_line(&log, "back");
     recv(&owner.store, "f.recv", "back");
-    terminate(&owner.store, "f");
-    event(&owner.store, "f", "terminated", good.id);
+    terminate_and_wait(&owner.store, "f", good.id);
 }
 
 #[test]
 fn terminated_and_failed_generators_stay_stopped_under_the_next_owner() {
     let owner = Owner::start();
     let log = owner.dir.path().join("t.log");
-    let ended = spawn(&owner.store, "ended", &tail(&log));
-    event(&owner.store, "ended", "active", ended.id);
-    terminate(&owner.store, "ended");
-    event(&owner.store, "ended", "terminated", ended.id);
+    let ended = spawn_active(&owner.store, "ended", &tail(&log));
+    terminate_and_wait(&owner.store, "ended", ended.id);
     let failed = spawn(&owner.store, "oops", "{run: {|| ^xs-no-such-command-either }}");
     event(&owner.store, "oops", "failed", failed.id);
     let dir = owner.stop();
@@ -58,6 +54,5 @@ fn terminated_and_failed_generators_stay_stopped_under_the_next_owner() {
     assert_eq!(frames(&owner.store, "xs.generator.ended.active").len(), 1, "terminated stays terminated");
     assert_eq!(frames(&owner.store, "xs.generator.oops.active").len(), 1, "failed stays failed");
     assert_eq!(frames(&owner.store, "xs.generator.oops.failed").len(), 1);
-    terminate(&owner.store, "sentinel");
-    event(&owner.store, "sentinel", "terminated", sentinel.id);
+    terminate_and_wait(&owner.store, "sentinel", sentinel.id);
 }

@@ -5,7 +5,9 @@ use serde_json::json;
 use crate::{
     common::wait_until,
     processor_common::{Owner, append_meta, frames, meta_str, payload, wait_for},
-    processor_generator::{event, recv, spawn, terminate, wait_for_process, wait_gone, write_line},
+    processor_generator::{
+        event, recv, spawn, spawn_active, terminate_and_wait, wait_for_process, wait_gone, write_line,
+    },
 };
 
 /// The source of `handlers/<name>.nu`.
@@ -20,8 +22,7 @@ fn tail_log_follows_a_file_from_its_config() {
     let log = owner.dir.path().join("app.log");
     write_line(&log, "old line, not followed");
     append_meta(&owner.store, "tail-log.config", json!({"path": log}));
-    let spawned = spawn(&owner.store, "tail-log", &script("tail-log"));
-    event(&owner.store, "tail-log", "active", spawned.id);
+    let spawned = spawn_active(&owner.store, "tail-log", &script("tail-log"));
     let pid = wait_for_process(log.to_str().unwrap());
     // tail may not have reached the end of the file yet: write until it reports.
     wait_until("tail to follow", || {
@@ -33,8 +34,7 @@ fn tail_log_follows_a_file_from_its_config() {
     assert_eq!(meta_str(&line, "generator_id"), Some(spawned.id.to_string()));
     let lines: Vec<String> = frames(&owner.store, "tail-log.recv").iter().map(|f| payload(&owner.store, f)).collect();
     assert!(lines.iter().all(|l| l == "GET /index.html 200"), "only lines written after the start: {lines:?}");
-    terminate(&owner.store, "tail-log");
-    event(&owner.store, "tail-log", "terminated", spawned.id);
+    terminate_and_wait(&owner.store, "tail-log", spawned.id);
     wait_gone(pid);
 }
 
@@ -52,8 +52,7 @@ fn watch_dir_reports_changes_as_records() {
     let dir = owner.dir.path().join("notes");
     std::fs::create_dir(&dir).unwrap();
     append_meta(&owner.store, "watch-dir.config", json!({"path": dir}));
-    let spawned = spawn(&owner.store, "watch-dir", &script("watch-dir"));
-    event(&owner.store, "watch-dir", "active", spawned.id);
+    let spawned = spawn_active(&owner.store, "watch-dir", &script("watch-dir"));
     let file = dir.join("todo.txt");
     // The watcher starts a moment after .active: write until it reports.
     let mut n = 0;
@@ -69,6 +68,5 @@ fn watch_dir_reports_changes_as_records() {
     let meta = change.meta.unwrap();
     assert!(meta["operation"].is_string(), "{meta}");
     assert_eq!(meta["generator_id"], json!(spawned.id.to_string()));
-    terminate(&owner.store, "watch-dir");
-    event(&owner.store, "watch-dir", "terminated", spawned.id);
+    terminate_and_wait(&owner.store, "watch-dir", spawned.id);
 }

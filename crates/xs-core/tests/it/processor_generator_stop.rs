@@ -10,7 +10,10 @@ use crate::{
     child,
     common::wait_until,
     processor_common::{Owner, frames, meta_str},
-    processor_generator::{event, pids_with, recv, spawn, tail, terminate, wait_for_process, wait_gone, write_line},
+    processor_generator::{
+        event, pids_with, recv, spawn, spawn_active, tail, terminate, terminate_and_wait, wait_for_process, wait_gone,
+        write_line,
+    },
 };
 
 const CHILD: &str = "processor_generator_stop::child_owner";
@@ -25,13 +28,11 @@ fn forking(log: &Path, tag: u32) -> String {
 fn terminate_kills_the_whole_process_group() {
     let owner = Owner::start();
     let log = owner.dir.path().join("g.log");
-    let spawned = spawn(&owner.store, "g", &forking(&log, 7_654_321));
-    event(&owner.store, "g", "active", spawned.id);
+    let spawned = spawn_active(&owner.store, "g", &forking(&log, 7_654_321));
     write_line(&log, "hello");
     recv(&owner.store, "g.recv", "hello");
     let (tail_pid, sleep_pid) = (wait_for_process(log.to_str().unwrap()), wait_for_process("7654321"));
-    terminate(&owner.store, "g");
-    event(&owner.store, "g", "terminated", spawned.id);
+    terminate_and_wait(&owner.store, "g", spawned.id);
     wait_gone(tail_pid);
     wait_gone(sleep_pid);
 }
@@ -40,8 +41,7 @@ fn terminate_kills_the_whole_process_group() {
 fn shutdown_records_stopped_and_the_next_owner_runs_it_again() {
     let owner = Owner::start();
     let log = owner.dir.path().join("s.log");
-    let spawned = spawn(&owner.store, "s", &tail(&log));
-    event(&owner.store, "s", "active", spawned.id);
+    let spawned = spawn_active(&owner.store, "s", &tail(&log));
     write_line(&log, "before");
     recv(&owner.store, "s.recv", "before");
     let pid = wait_for_process(log.to_str().unwrap());
@@ -52,16 +52,14 @@ fn shutdown_records_stopped_and_the_next_owner_runs_it_again() {
     wait_until("a second .active", || frames(&owner.store, "xs.generator.s.active").len() == 2);
     write_line(&owner.dir.path().join("s.log"), "after");
     recv(&owner.store, "s.recv", "after");
-    terminate(&owner.store, "s");
-    event(&owner.store, "s", "terminated", spawned.id);
+    terminate_and_wait(&owner.store, "s", spawned.id);
 }
 
 #[test]
 fn a_good_replacement_takes_over_and_a_broken_one_leaves_it_running() {
     let owner = Owner::start();
     let (one, two) = (owner.dir.path().join("one.log"), owner.dir.path().join("two.log"));
-    let first = spawn(&owner.store, "r", &tail(&one));
-    event(&owner.store, "r", "active", first.id);
+    let first = spawn_active(&owner.store, "r", &tail(&one));
     let first_pid = wait_for_process(one.to_str().unwrap());
     let second = spawn(&owner.store, "r", &tail(&two));
     let replaced = event(&owner.store, "r", "replaced", first.id);
@@ -74,8 +72,7 @@ fn a_good_replacement_takes_over_and_a_broken_one_leaves_it_running() {
     let line = recv(&owner.store, "r.recv", "still here");
     assert_eq!(meta_str(&line, "generator_id"), Some(second.id.to_string()));
     assert_eq!(pids_with(two.to_str().unwrap()).len(), 1, "one instance per name");
-    terminate(&owner.store, "r");
-    event(&owner.store, "r", "terminated", second.id);
+    terminate_and_wait(&owner.store, "r", second.id);
 }
 
 #[test]
@@ -88,8 +85,7 @@ fn terminating_one_generator_leaves_another_running() {
     event(&owner.store, "b", "active", b.id);
     let a_pid = wait_for_process(a_log.to_str().unwrap());
     let b_pid = wait_for_process(b_log.to_str().unwrap());
-    terminate(&owner.store, "a");
-    event(&owner.store, "a", "terminated", a.id);
+    terminate_and_wait(&owner.store, "a", a.id);
     wait_gone(a_pid);
     write_line(&b_log, "b lives");
     recv(&owner.store, "b.recv", "b lives");
