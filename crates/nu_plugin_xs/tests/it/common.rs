@@ -151,6 +151,17 @@ impl Drop for Background {
     }
 }
 
+/// Runs `scripts/<script>` in a fresh shell within `deadline`; it must
+/// exit cleanly and print `done` (its last check passed).
+pub fn run_script(script: &str, done: &str, deadline: Duration) {
+    let shell = Shell::new();
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts").join(script);
+    let out = finish(shell.file_command(&path).spawn().unwrap(), deadline);
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "scripts/{script} failed:\n{stderr}\n{stdout}");
+    assert!(stdout.contains(done), "scripts/{script} did not finish its checks: {stdout:?}");
+}
+
 /// Waits for `child` within `timeout`, killing it (and failing) past it.
 pub fn finish(mut child: Child, timeout: Duration) -> Output {
     let deadline = Instant::now() + timeout;
