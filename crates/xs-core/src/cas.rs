@@ -1,9 +1,9 @@
 //! The content-addressed store: payload bytes by sha256 SRI hash.
 //!
 //! Small payloads (up to [`INLINE_MAX`]) live in a fjall keyspace beside the
-//! stream. Their write shares the stream's journal, so the fsync that makes a
-//! frame durable also makes every payload inserted before it durable: an
-//! append with a payload costs one sync, not two. Larger payloads go to
+//! stream. Their write goes through the stream's write-ahead log, so the
+//! fsync that makes a frame durable also makes every payload inserted before
+//! it durable: an append with a payload costs one sync, not two. Larger payloads go to
 //! cacache under `<store>/cas`, and since cacache never syncs, we fsync the
 //! content file and its directories before handing out the hash.
 //!
@@ -22,7 +22,10 @@ use std::{
 use fjall::Keyspace;
 use ssri::{Algorithm, Integrity, IntegrityOpts};
 
-use crate::error::{Result, StoreError};
+use crate::{
+    error::{Result, StoreError},
+    wal::{Disk, Table},
+};
 
 /// Payloads up to this size are kept inline in the store's journal-backed keyspace.
 pub const INLINE_MAX: usize = 16 * 1024;
@@ -32,11 +35,12 @@ pub const INLINE_MAX: usize = 16 * 1024;
 pub(crate) struct Cas {
     dir: PathBuf,
     inline: Keyspace,
+    disk: Disk,
 }
 
 impl Cas {
-    pub(crate) fn new(dir: PathBuf, inline: Keyspace) -> Self {
-        Self { dir, inline }
+    pub(crate) fn new(dir: PathBuf, inline: Keyspace, disk: Disk) -> Self {
+        Self { dir, inline, disk }
     }
 
     /// Stores `bytes`, returning their hash.
@@ -55,8 +59,9 @@ impl Cas {
         let mut value = Vec::with_capacity(8 + bytes.len());
         value.extend_from_slice(&now_ms().to_be_bytes());
         value.extend_from_slice(bytes);
-        self.inline.insert(hash.to_string(), value)?;
-        Ok(())
+        let mut changes = self.disk.changes();
+        changes.insert((Table::CasInline, &self.inline), hash.to_string(), value);
+        self.disk.commit(changes, false)
     }
 
     /// A writer that streams a payload in, in constant memory.
@@ -101,7 +106,9 @@ impl Cas {
         if let Some(value) = self.inline.get(&key)? {
             let written = value.get(..8).and_then(|b| b.try_into().ok()).map(u64::from_be_bytes).unwrap_or(0);
             if SystemTime::UNIX_EPOCH + Duration::from_millis(written) < cutoff {
-                self.inline.remove(key)?;
+                let mut changes = self.disk.changes();
+                changes.remove((Table::CasInline, &self.inline), key);
+                self.disk.commit(changes, false)?;
                 return Ok(true);
             }
             return Ok(false);

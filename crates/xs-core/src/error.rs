@@ -77,6 +77,9 @@ pub enum StoreError {
         reason: String,
     },
     /// CAS content whose bytes do not match their hash.
+    #[error("the write-ahead log {path} is damaged: {reason}")]
+    CorruptLog { path: std::path::PathBuf, reason: String },
+
     #[error("CAS content for {hash} is damaged: {reason}")]
     CorruptContent {
         /// The hash whose content failed.

@@ -51,6 +51,7 @@ mod sweep;
 mod topic;
 mod ttl;
 mod upload;
+mod wal;
 mod wire;
 mod writer;
 

@@ -27,6 +27,7 @@ use crate::{
     scan::Tables,
     sweep::Sweeper,
     topic::{TopicFilter, validate_topic},
+    wal::Disk,
     writer::{Command, Writer},
 };
 
@@ -89,16 +90,22 @@ impl Store {
     pub fn open(path: impl Into<PathBuf>, durability: Durability) -> Result<Store> {
         let path = path.into();
         create_private_dir(&path)?;
-        let db = Database::builder(path.join("fjall")).worker_threads(2).open().map_err(|e| match e {
-            fjall::Error::Locked => StoreError::Locked { path: path.clone() },
-            e => e.into(),
-        })?;
+        let db = Database::builder(path.join("fjall")).worker_threads(2).manual_journal_persist(true).open().map_err(
+            |e| match e {
+                fjall::Error::Locked => StoreError::Locked { path: path.clone() },
+                e => e.into(),
+            },
+        )?;
         let keyspace = |name: &str| db.keyspace(name, KeyspaceCreateOptions::default);
         let tables = Tables { db: db.clone(), stream: keyspace("stream")?, index: keyspace("topic_index")? };
         let expiry: Keyspace = keyspace("expiry")?;
-        let cas = Cas::new(path.join("cas"), keyspace("cas_inline")?);
+        let cas_inline: Keyspace = keyspace("cas_inline")?;
         let meta: Keyspace = keyspace("meta")?;
         let checkpoints: Keyspace = keyspace("checkpoints")?;
+        // In `Table` order; replayed before anything reads the keyspaces.
+        let keyspaces = [&tables.stream, &tables.index, &expiry, &meta, &checkpoints, &cas_inline];
+        let disk = Disk::open(db.clone(), path.join("wal"), keyspaces, durability == Durability::Sync)?;
+        let cas = Cas::new(path.join("cas"), cas_inline, disk.clone());
         let head = tables.last_id()?;
         let floor = head.max(crate::writer::high_water(&meta)?);
         let published = Arc::new(Published::new(head, floor));
@@ -110,7 +117,7 @@ impl Store {
             checkpoints: checkpoints.clone(),
             cas: cas.clone(),
             published: published.clone(),
-            durable: durability == Durability::Sync,
+            disk,
         };
         let committer = Arc::new(Committer::new(writer));
         let sweeper = Sweeper::spawn(expiry, committer.clone())?;

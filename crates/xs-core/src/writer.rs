@@ -13,7 +13,7 @@ use std::{
     time::{Duration, SystemTime},
 };
 
-use fjall::{Database, Keyspace, OwnedWriteBatch as WriteBatch, PersistMode};
+use fjall::{Database, Keyspace};
 use scru128::Scru128Id;
 
 use crate::{
@@ -26,6 +26,7 @@ use crate::{
     scan::Tables,
     topic::index_names,
     ttl::TTL,
+    wal::{Changes, Disk, Table},
 };
 
 /// The most commands committed under one sync.
@@ -57,7 +58,8 @@ pub(crate) struct Writer {
     pub(crate) checkpoints: Keyspace,
     pub(crate) cas: Cas,
     pub(crate) published: Arc<Published>,
-    pub(crate) durable: bool,
+    /// Where commits go: through the WAL, when the store is durable.
+    pub(crate) disk: Disk,
 }
 
 impl Writer {
@@ -90,14 +92,14 @@ impl Writer {
                 removed += 1;
             }
         }
-        self.persist()?;
+        self.disk.commit(Changes::new(&self.db), true)?;
         Ok(removed)
     }
 
     fn apply(&self, commands: Vec<Command>) {
         let mut batch = Batch {
             writer: self,
-            batch: self.db.batch(),
+            changes: Changes::new(&self.db),
             published: Vec::new(),
             gone: Vec::new(),
             trims: Vec::new(),
@@ -114,20 +116,23 @@ impl Writer {
         batch.acknowledge(result.map_err(|e| e.to_string()));
     }
 
-    fn persist(&self) -> Result<()> {
-        let mode = if self.durable { PersistMode::SyncData } else { PersistMode::Buffer };
-        self.db.persist(mode).map_err(Into::into)
+    fn stream(&self) -> (Table, &Keyspace) {
+        (Table::Stream, &self.tables.stream)
+    }
+
+    fn index(&self) -> (Table, &Keyspace) {
+        (Table::Index, &self.tables.index)
     }
 
     /// Adds the removal of stored frame `id` (and its index and expiry keys) to `batch`.
-    fn remove_into(&self, batch: &mut WriteBatch, id: Scru128Id) -> Result<bool> {
+    fn remove_into(&self, changes: &mut Changes, id: Scru128Id) -> Result<bool> {
         let Some(frame) = self.tables.get(id)? else { return Ok(false) };
-        batch.remove(&self.tables.stream, codec::id_key(id));
+        changes.remove(self.stream(), codec::id_key(id));
         for name in index_names(&frame.topic) {
-            batch.remove(&self.tables.index, codec::index_key(&name, id));
+            changes.remove(self.index(), codec::index_key(&name, id));
         }
         if let Some(TTL::Time(ttl)) = frame.ttl {
-            batch.remove(&self.expiry, expiry_key(&frame, ttl));
+            changes.remove((Table::Expiry, &self.expiry), expiry_key(&frame, ttl));
         }
         Ok(true)
     }
@@ -145,11 +150,11 @@ impl Writer {
             .skip(keep as usize)
             .filter_map(|g| g.key().ok().and_then(|k| codec::key_id(&k)))
             .collect();
-        let mut batch = self.db.batch();
+        let mut changes = Changes::new(&self.db);
         for id in &stale {
-            self.remove_into(&mut batch, *id)?;
+            self.remove_into(&mut changes, *id)?;
         }
-        batch.commit()?;
+        self.disk.commit(changes, false)?;
         Ok(stale)
     }
 }
@@ -174,7 +179,7 @@ pub(crate) fn expiry_key(frame: &Frame, ttl: Duration) -> [u8; 24] {
 /// One group commit in the making.
 struct Batch<'w> {
     writer: &'w Writer,
-    batch: WriteBatch,
+    changes: Changes,
     /// Every frame appended, stored or ephemeral, to publish after the sync.
     published: Vec<Frame>,
     /// Ids of frames removed by this batch (removals, expiry, trimming).
@@ -209,7 +214,7 @@ impl Batch<'_> {
             Command::Remove(id, reply) => {
                 let result = self
                     .writer
-                    .remove_into(&mut self.batch, id)
+                    .remove_into(&mut self.changes, id)
                     .and_then(|found| if found { Ok(()) } else { Err(StoreError::NotFound(id)) });
                 self.gone.push(id);
                 self.acks.push(Ack::Remove(result, reply));
@@ -217,9 +222,9 @@ impl Batch<'_> {
             Command::Expire(due, reply) => {
                 self.acks.push(Ack::Remove(Ok(()), reply));
                 for (key, id) in due {
-                    self.batch.remove(&self.writer.expiry, key);
+                    self.changes.remove((Table::Expiry, &self.writer.expiry), key);
                     self.gone.push(id);
-                    if let Err(e) = self.writer.remove_into(&mut self.batch, id) {
+                    if let Err(e) = self.writer.remove_into(&mut self.changes, id) {
                         tracing::warn!(%id, error = %e, "could not expire frame");
                     }
                 }
@@ -250,7 +255,7 @@ impl Batch<'_> {
             })
             .collect::<Result<Vec<_>>>()?;
         if let Some(Checkpoint { key, value }) = checkpoint {
-            self.batch.insert(&self.writer.checkpoints, key, value);
+            self.changes.insert((Table::Checkpoints, &self.writer.checkpoints), key, value);
         }
         Ok(appended)
     }
@@ -279,36 +284,32 @@ impl Batch<'_> {
     /// it, when ephemeral).
     fn store(&mut self, frame: Frame) -> Result<Frame> {
         self.head = Some(frame.id);
-        let tables = &self.writer.tables;
         match frame.retention() {
             TTL::Ephemeral => {
                 self.published.push(frame.clone());
                 return Ok(frame);
             }
-            TTL::Time(ttl) => self.batch.insert(&self.writer.expiry, expiry_key(&frame, ttl), []),
+            TTL::Time(ttl) => self.changes.insert((Table::Expiry, &self.writer.expiry), expiry_key(&frame, ttl), []),
             TTL::Last(n) => self.trims.push((frame.topic.clone(), n)),
             TTL::Forever => {}
         }
         let value = codec::encode(&frame);
         for name in index_names(&frame.topic) {
-            self.batch.insert(&tables.index, codec::index_key(&name, frame.id), value.clone());
+            self.changes.insert(self.writer.index(), codec::index_key(&name, frame.id), &value);
         }
-        self.batch.insert(&tables.stream, codec::id_key(frame.id), value);
+        self.changes.insert(self.writer.stream(), codec::id_key(frame.id), &value);
         self.published.push(frame.clone());
         Ok(frame)
     }
 
     fn commit(&mut self) -> Result<()> {
-        let mut batch = std::mem::replace(&mut self.batch, self.writer.db.batch());
-        let stored = !batch.is_empty();
+        let mut changes = std::mem::replace(&mut self.changes, Changes::new(&self.writer.db));
+        let stored = !changes.is_empty();
         if let Some(head) = self.head {
-            batch.insert(&self.writer.meta, HIGH_WATER, head.to_bytes());
+            changes.insert((Table::Meta, &self.writer.meta), HIGH_WATER, head.to_bytes());
         }
-        batch.commit()?;
-        if stored {
-            self.writer.persist()?;
-        }
-        Ok(())
+        // Only ephemeral frames: the high-water mark may wait for the next sync.
+        self.writer.disk.commit(changes, stored)
     }
 
     /// Applies `last:<n>` retention once the batch is published. Trimming

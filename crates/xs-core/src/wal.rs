@@ -1,0 +1,340 @@
+//! The write-ahead log: the file whose sync makes a commit durable.
+//!
+//! fjall can sync its own journal, but that journal is a sparse file when
+//! new and grows at its end once reopened: either way, writing into a block
+//! the file has never held makes the next `fdatasync` commit filesystem
+//! metadata as well, which on ext4 costs about a third more than a sync that
+//! only overwrites data. The WAL is one small file, written full of zeros when
+//! it is created and rewritten from the start when full, so every sync after
+//! that overwrites blocks the file already has.
+//!
+//! A durable commit writes its changes here as one record, syncs, and then
+//! applies them to fjall without syncing its journal. When the WAL is full,
+//! fjall's journal is synced and the WAL starts over under a new epoch.
+//! Opening a store replays the records of the current epoch into fjall, in
+//! order. A record only puts and deletes whole keys, so replaying one that
+//! fjall already holds changes nothing.
+//!
+//! The layout is in `docs/store-format.md`.
+
+use std::{
+    fs::{File, OpenOptions},
+    os::unix::fs::FileExt,
+    path::{Path, PathBuf},
+    sync::{Mutex, MutexGuard},
+};
+
+use fjall::{Database, Keyspace, OwnedWriteBatch, PersistMode};
+
+use crate::error::{Result, StoreError};
+
+/// The size of a new WAL: about a thousand commits of eight small frames
+/// between two syncs of fjall's journal, and a megabyte of zeros written
+/// once per store.
+const SIZE: u64 = 1 << 20;
+
+/// Where records start, after the header.
+const HEADER: u64 = 32;
+
+const MAGIC: &[u8; 8] = b"xs-wal\0\x01";
+
+/// The keyspace a change is to, by the number it has in a record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Table {
+    Stream = 0,
+    Index = 1,
+    Expiry = 2,
+    Meta = 3,
+    Checkpoints = 4,
+    CasInline = 5,
+}
+
+impl Table {
+    const ALL: [Table; 6] =
+        [Table::Stream, Table::Index, Table::Expiry, Table::Meta, Table::Checkpoints, Table::CasInline];
+}
+
+/// Puts and deletes for one commit: a fjall batch, and the same changes
+/// encoded as a WAL record.
+pub(crate) struct Changes {
+    batch: OwnedWriteBatch,
+    record: Vec<u8>,
+}
+
+impl Changes {
+    pub(crate) fn new(db: &Database) -> Self {
+        Self { batch: db.batch(), record: Vec::new() }
+    }
+
+    pub(crate) fn insert(
+        &mut self,
+        (table, keyspace): (Table, &Keyspace),
+        key: impl AsRef<[u8]>,
+        value: impl AsRef<[u8]>,
+    ) {
+        let (key, value) = (key.as_ref(), value.as_ref());
+        self.batch.insert(keyspace, key, value);
+        self.encode(table, Some(value), key);
+    }
+
+    pub(crate) fn remove(&mut self, (table, keyspace): (Table, &Keyspace), key: impl AsRef<[u8]>) {
+        let key = key.as_ref();
+        self.batch.remove(keyspace, key);
+        self.encode(table, None, key);
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.record.is_empty()
+    }
+
+    /// `table`, 0 for a put or 1 for a delete, the key, and a put's value,
+    /// each length a u32 LE.
+    fn encode(&mut self, table: Table, value: Option<&[u8]>, key: &[u8]) {
+        self.record.push(table as u8);
+        self.record.push(u8::from(value.is_none()));
+        put_bytes(&mut self.record, key);
+        if let Some(value) = value {
+            put_bytes(&mut self.record, value);
+        }
+    }
+}
+
+fn put_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
+    out.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
+    out.extend_from_slice(bytes);
+}
+
+/// Where a store's commits go: through the WAL when durable, straight to
+/// fjall otherwise.
+#[derive(Clone)]
+pub(crate) struct Disk {
+    db: Database,
+    wal: Option<std::sync::Arc<Wal>>,
+}
+
+impl Disk {
+    /// Opens the WAL at `path` and replays into `db` what it holds that
+    /// fjall may not (`keyspaces` in [`Table`] order). A store opened without
+    /// durability replays the WAL too, then leaves it unused.
+    pub(crate) fn open(db: Database, path: PathBuf, keyspaces: [&Keyspace; 6], durable: bool) -> Result<Self> {
+        let (wal, records) = Wal::open(path)?;
+        if !records.is_empty() {
+            for record in &records {
+                replay(&db, keyspaces, record).map_err(|reason| wal.damaged(reason))?;
+            }
+            db.persist(PersistMode::SyncAll)?;
+        }
+        wal.reset(&mut *wal.lock()?)?;
+        Ok(Self { db, wal: durable.then(|| std::sync::Arc::new(wal)) })
+    }
+
+    /// An empty set of changes to commit here.
+    pub(crate) fn changes(&self) -> Changes {
+        Changes::new(&self.db)
+    }
+
+    /// Commits `changes`: when `sync`, they are durable once this returns
+    /// (with every change committed before them); otherwise they are made
+    /// durable by the next commit that syncs.
+    pub(crate) fn commit(&self, changes: Changes, sync: bool) -> Result<()> {
+        if changes.is_empty() {
+            return Ok(());
+        }
+        let Some(wal) = &self.wal else {
+            changes.batch.commit()?;
+            return self.db.persist(PersistMode::Buffer).map_err(Into::into);
+        };
+        // The lock is held until the changes are in fjall, so whoever holds
+        // it knows fjall has everything the WAL does: it may sync fjall and
+        // start the WAL over at any time.
+        let mut state = wal.lock()?;
+        let result = self.commit_locked(wal, &mut state, changes, sync);
+        // After a failed write or sync the file's contents are unknown, and
+        // a record of a commit reported as failed could be replayed: refuse
+        // everything until the store is reopened.
+        state.failed |= result.is_err();
+        result
+    }
+
+    fn commit_locked(&self, wal: &Wal, state: &mut State, changes: Changes, sync: bool) -> Result<()> {
+        if !wal.write(state, &changes.record)? {
+            self.db.persist(PersistMode::SyncData)?;
+            wal.reset(state)?;
+            if !wal.write(state, &changes.record)? {
+                // Bigger than the whole WAL: this one goes through fjall's journal.
+                changes.batch.commit()?;
+                return self.db.persist(PersistMode::SyncData).map_err(Into::into);
+            }
+        }
+        if sync {
+            wal.file.sync_data()?;
+        }
+        changes.batch.commit().map_err(Into::into)
+    }
+}
+
+/// Applies one record to fjall.
+fn replay(db: &Database, keyspaces: [&Keyspace; 6], mut record: &[u8]) -> std::result::Result<(), &'static str> {
+    let mut batch = db.batch();
+    while let [table, kind, rest @ ..] = record {
+        let table = Table::ALL.iter().position(|t| *t as u8 == *table).ok_or("unknown table")?;
+        let keyspace = keyspaces[table];
+        let (key, rest) = take_bytes(rest)?;
+        record = match kind {
+            0 => {
+                let (value, rest) = take_bytes(rest)?;
+                batch.insert(keyspace, key, value);
+                rest
+            }
+            1 => {
+                batch.remove(keyspace, key);
+                rest
+            }
+            _ => return Err("unknown change"),
+        };
+    }
+    if !record.is_empty() {
+        return Err("a change is cut short");
+    }
+    batch.commit().map_err(|_| "fjall refused a replayed change")
+}
+
+fn take_bytes(input: &[u8]) -> std::result::Result<(&[u8], &[u8]), &'static str> {
+    let (len, rest) = input.split_first_chunk::<4>().ok_or("a change is cut short")?;
+    let len = u32::from_le_bytes(*len) as usize;
+    (rest.len() >= len).then(|| rest.split_at(len)).ok_or("a change is cut short")
+}
+
+/// The WAL file.
+///
+/// Header: the magic, the epoch (u64 LE), and a CRC-32 of both (u32 LE).
+/// Each record: its length (u32 LE), a CRC-32 (u32 LE) of the epoch then the
+/// record, and the record. The first record whose length is 0 or too long,
+/// or whose CRC does not match, ends the epoch's records: records of an
+/// earlier epoch never match the current one.
+pub(crate) struct Wal {
+    path: PathBuf,
+    file: File,
+    size: u64,
+    state: Mutex<State>,
+}
+
+pub(crate) struct State {
+    epoch: u64,
+    /// Where the next record goes.
+    end: u64,
+    failed: bool,
+}
+
+impl Wal {
+    /// Opens the WAL at `path`, creating it if missing, and returns it with
+    /// the records of its current epoch, oldest first.
+    fn open(path: PathBuf) -> Result<(Self, Vec<Vec<u8>>)> {
+        if !path.exists() {
+            create(&path)?;
+        }
+        let file = OpenOptions::new().read(true).write(true).open(&path)?;
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut &file, &mut bytes)?;
+        let mut wal =
+            Self { path, file, size: bytes.len() as u64, state: Mutex::new(State { epoch: 0, end: 0, failed: false }) };
+        let epoch = match bytes.get(..HEADER as usize) {
+            Some(header) if header.starts_with(MAGIC) && crc(&header[..16]) == read_u32(&header[16..]) => {
+                u64::from_le_bytes(header[8..16].try_into().unwrap_or_default())
+            }
+            _ => return Err(wal.damaged("its header is not an xs WAL header")),
+        };
+        let mut records = Vec::new();
+        let mut at = HEADER as usize;
+        while let Some(head) = bytes.get(at..at + 8) {
+            let len = read_u32(head) as usize;
+            let Some(record) = bytes.get(at + 8..at + 8 + len).filter(|_| len > 0) else { break };
+            if crc_in(epoch, record) != read_u32(&head[4..]) {
+                break;
+            }
+            records.push(record.to_vec());
+            at += 8 + len;
+        }
+        wal.state = Mutex::new(State { epoch, end: at as u64, failed: false });
+        Ok((wal, records))
+    }
+
+    fn lock(&self) -> Result<MutexGuard<'_, State>> {
+        let state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        if state.failed {
+            let message = format!("an earlier write to {} failed; reopen the store", self.path.display());
+            return Err(StoreError::Io(std::io::Error::other(message)));
+        }
+        Ok(state)
+    }
+
+    /// Writes `record` after the last one; false, writing nothing, when it
+    /// does not fit.
+    fn write(&self, state: &mut State, record: &[u8]) -> Result<bool> {
+        let end = state.end + 8 + record.len() as u64;
+        if end > self.size {
+            return Ok(false);
+        }
+        let mut bytes = Vec::with_capacity(8 + record.len());
+        bytes.extend_from_slice(&(record.len() as u32).to_le_bytes());
+        bytes.extend_from_slice(&crc_in(state.epoch, record).to_le_bytes());
+        bytes.extend_from_slice(record);
+        self.file.write_all_at(&bytes, state.end)?;
+        state.end = end;
+        Ok(true)
+    }
+
+    /// Starts a new epoch, which holds no records. Everything the WAL held
+    /// must be durable in fjall first.
+    fn reset(&self, state: &mut State) -> Result<()> {
+        let epoch = state.epoch + 1;
+        self.file.write_all_at(&header(epoch), 0)?;
+        self.file.sync_data()?;
+        *state = State { epoch, end: HEADER, failed: false };
+        Ok(())
+    }
+
+    fn damaged(&self, reason: &str) -> StoreError {
+        StoreError::CorruptLog { path: self.path.clone(), reason: reason.to_string() }
+    }
+}
+
+/// Writes a WAL of [`SIZE`] zeros after a header of epoch 0 beside `path`,
+/// syncs it, and moves it into place, so a crash never leaves one half made.
+fn create(path: &Path) -> Result<()> {
+    let partial = path.with_extension("partial");
+    let file = File::create(&partial)?;
+    let mut bytes = vec![0; SIZE as usize];
+    bytes[..HEADER as usize].copy_from_slice(&header(0));
+    file.write_all_at(&bytes, 0)?;
+    file.sync_all()?;
+    std::fs::rename(&partial, path)?;
+    if let Some(dir) = path.parent() {
+        File::open(dir)?.sync_all()?;
+    }
+    Ok(())
+}
+
+fn header(epoch: u64) -> [u8; HEADER as usize] {
+    let mut header = [0; HEADER as usize];
+    header[..8].copy_from_slice(MAGIC);
+    header[8..16].copy_from_slice(&epoch.to_le_bytes());
+    let crc = crc(&header[..16]);
+    header[16..20].copy_from_slice(&crc.to_le_bytes());
+    header
+}
+
+fn crc(bytes: &[u8]) -> u32 {
+    crc32fast::hash(bytes)
+}
+
+fn crc_in(epoch: u64, record: &[u8]) -> u32 {
+    let mut hasher = crc32fast::Hasher::new();
+    hasher.update(&epoch.to_le_bytes());
+    hasher.update(record);
+    hasher.finalize()
+}
+
+fn read_u32(bytes: &[u8]) -> u32 {
+    bytes.first_chunk::<4>().map_or(0, |b| u32::from_le_bytes(*b))
+}
