@@ -27,7 +27,8 @@ use crate::{
     wal::{Disk, Table},
 };
 
-/// Payloads up to this size are kept inline in the store's journal-backed keyspace.
+/// Payloads up to this size are kept inline, in a keyspace of the store's
+/// fjall database written through its write-ahead log.
 pub const INLINE_MAX: usize = 16 * 1024;
 
 /// The CAS of one store.

@@ -7,7 +7,11 @@
 //! appenders share an fsync while a lone appender commits on its own thread
 //! with no hand-off to another.
 
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, mpsc};
+use std::sync::{
+    Arc, Condvar, Mutex, MutexGuard,
+    atomic::{AtomicU8, Ordering},
+    mpsc,
+};
 
 use crate::{
     error::{Result, StoreError},
@@ -17,6 +21,9 @@ use crate::{
 /// How long a leader may wait, at most, for a fuller batch: a fraction of
 /// the fsync it saves.
 const GATHER_WAIT: std::time::Duration = std::time::Duration::from_micros(60);
+
+/// How long a submitter under concurrent load yields before it sleeps.
+const YIELD_WAIT: std::time::Duration = std::time::Duration::from_micros(300);
 
 /// Queues commands and elects, among the threads submitting them, one
 /// leader at a time to commit them.
@@ -47,22 +54,55 @@ enum Wake {
 }
 
 struct Waiter {
-    wake: Mutex<Wake>,
+    wake: AtomicU8,
+    /// True while the submitter sleeps on `signal`, so `set` only makes a
+    /// system call when someone is there to wake.
+    sleeping: Mutex<bool>,
     signal: Condvar,
 }
 
 impl Waiter {
-    fn set(&self, wake: Wake) {
-        *lock(&self.wake) = wake;
-        self.signal.notify_one();
+    fn new() -> Self {
+        Self { wake: AtomicU8::new(Wake::Waiting as u8), sleeping: Mutex::new(false), signal: Condvar::new() }
     }
 
-    fn wait(&self) -> Wake {
-        let mut wake = lock(&self.wake);
-        while *wake == Wake::Waiting {
-            wake = self.signal.wait(wake).unwrap_or_else(|p| p.into_inner());
+    fn set(&self, wake: Wake) {
+        self.wake.store(wake as u8, Ordering::Release);
+        if *lock(&self.sleeping) {
+            self.signal.notify_one();
         }
-        std::mem::replace(&mut *wake, Wake::Waiting)
+    }
+
+    fn take(&self) -> Option<Wake> {
+        match self.wake.swap(Wake::Waiting as u8, Ordering::Acquire) {
+            w if w == Wake::Answered as u8 => Some(Wake::Answered),
+            w if w == Wake::Lead as u8 => Some(Wake::Lead),
+            _ => None,
+        }
+    }
+
+    /// Waits to be answered or handed the lead. Under concurrent load the
+    /// wait starts by yielding the processor for up to [`YIELD_WAIT`]:
+    /// waking a sleeping thread costs more than the gap between commits.
+    fn wait(&self, yielding: bool) -> Wake {
+        if yielding {
+            let start = std::time::Instant::now();
+            while start.elapsed() < YIELD_WAIT {
+                if let Some(wake) = self.take() {
+                    return wake;
+                }
+                std::thread::yield_now();
+            }
+        }
+        let mut sleeping = lock(&self.sleeping);
+        loop {
+            if let Some(wake) = self.take() {
+                *sleeping = false;
+                return wake;
+            }
+            *sleeping = true;
+            sleeping = self.signal.wait(sleeping).unwrap_or_else(|p| p.into_inner());
+        }
     }
 }
 
@@ -82,17 +122,17 @@ impl Committer {
     /// Queues `command` and returns once it is committed. `closing` marks
     /// the queue closed first; otherwise a closed queue refuses the command.
     fn submit(&self, command: Command, closing: bool) -> Result<()> {
-        let me = Arc::new(Waiter { wake: Mutex::new(Wake::Waiting), signal: Condvar::new() });
-        let lead = {
+        let me = Arc::new(Waiter::new());
+        let (lead, yielding) = {
             let mut queue = lock(&self.queue);
             if queue.closed && !closing {
                 return Err(StoreError::Closed);
             }
             queue.closed |= closing;
             queue.pending.push((command, me.clone()));
-            !std::mem::replace(&mut queue.leading, true)
+            (!std::mem::replace(&mut queue.leading, true), queue.last_batch > 1)
         };
-        if lead || me.wait() == Wake::Lead {
+        if lead || me.wait(yielding) == Wake::Lead {
             self.lead(&me);
         }
         Ok(())

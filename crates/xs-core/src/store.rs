@@ -3,7 +3,8 @@
 //! `Store` is a cheap handle (clone it freely); the last handle to go, or
 //! [`Store::close`], stops the writer and the sweeper. Layout on disk (see
 //! docs/store-format.md): `<dir>/fjall` (stream, topic index, expiry index,
-//! inline payloads), `<dir>/cas` (cacache content for large payloads).
+//! inline payloads), `<dir>/wal` (the write-ahead log whose sync makes a
+//! commit durable), `<dir>/cas` (cacache content for large payloads).
 
 use std::{
     path::{Path, PathBuf},

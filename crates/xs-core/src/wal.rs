@@ -156,6 +156,15 @@ impl Disk {
         result
     }
 
+    /// Makes every change committed so far durable.
+    pub(crate) fn sync(&self) -> Result<()> {
+        let Some(wal) = &self.wal else { return self.db.persist(PersistMode::Buffer).map_err(Into::into) };
+        let mut state = wal.lock()?;
+        let result = wal.file.sync_data().map_err(Into::into);
+        state.failed |= result.is_err();
+        result
+    }
+
     fn commit_locked(&self, wal: &Wal, state: &mut State, changes: Changes, sync: bool) -> Result<()> {
         if !wal.write(state, &changes.record)? {
             self.db.persist(PersistMode::SyncData)?;

@@ -1,8 +1,9 @@
 //! The writer: what one commit does with a batch of commands.
 //!
 //! The leader elected by the [`Committer`](crate::committer::Committer)
-//! hands it a batch: it assigns ids in queue order, writes one fjall batch
-//! and syncs the journal once for the lot (group commit). Only after the
+//! hands it a batch: it assigns ids in queue order, writes the batch's
+//! changes as one record of the write-ahead log, syncs it once for the lot
+//! (group commit), then applies them to fjall as one batch. Only after the
 //! sync is the new head published and readers woken, so a reader never sees
 //! a frame that is not durable, and ids reach readers in the order they
 //! were assigned. One commit at a time also means `last:<n>` trimming and
@@ -92,7 +93,7 @@ impl Writer {
                 removed += 1;
             }
         }
-        self.disk.commit(Changes::new(&self.db), true)?;
+        self.disk.sync()?;
         Ok(removed)
     }
 
