@@ -347,3 +347,98 @@ fn crc_in(epoch: u64, record: &[u8]) -> u32 {
 fn read_u32(bytes: &[u8]) -> u32 {
     bytes.first_chunk::<4>().map_or(0, |b| u32::from_le_bytes(*b))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn wal_in(dir: &tempfile::TempDir) -> (Wal, Vec<Vec<u8>>) {
+        Wal::open(dir.path().join("wal")).unwrap()
+    }
+
+    fn write(wal: &Wal, record: &[u8]) {
+        assert!(wal.write(&mut wal.lock().unwrap(), record).unwrap());
+    }
+
+    #[test]
+    fn records_of_the_current_epoch_come_back_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let (wal, records) = wal_in(&dir);
+        assert!(records.is_empty());
+        for record in [&b"one"[..], b"two", b"three"] {
+            write(&wal, record);
+        }
+        drop(wal);
+        assert_eq!(wal_in(&dir).1, [b"one".to_vec(), b"two".to_vec(), b"three".to_vec()]);
+    }
+
+    #[test]
+    fn a_torn_record_ends_the_records() {
+        let dir = tempfile::tempdir().unwrap();
+        let (wal, _) = wal_in(&dir);
+        write(&wal, b"kept");
+        let torn_at = wal.lock().unwrap().end;
+        write(&wal, b"torn");
+        write(&wal, b"after the torn one");
+        wal.file.write_all_at(b"x", torn_at + 8).unwrap();
+        drop(wal);
+        assert_eq!(wal_in(&dir).1, [b"kept".to_vec()]);
+    }
+
+    #[test]
+    fn records_of_an_earlier_epoch_are_not_replayed() {
+        let dir = tempfile::tempdir().unwrap();
+        let (wal, _) = wal_in(&dir);
+        write(&wal, b"old one");
+        write(&wal, b"old two");
+        wal.reset(&mut wal.lock().unwrap()).unwrap();
+        // Exactly as long as the first old record, so the second old one
+        // follows it where the next record would start.
+        write(&wal, b"new one");
+        drop(wal);
+        assert_eq!(wal_in(&dir).1, [b"new one".to_vec()]);
+    }
+
+    #[test]
+    fn a_damaged_header_is_an_error_not_an_empty_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let (wal, _) = wal_in(&dir);
+        write(&wal, b"a record");
+        wal.file.write_all_at(&[0xff], 9).unwrap();
+        drop(wal);
+        let err = Wal::open(dir.path().join("wal")).err().expect("a damaged header fails the open");
+        assert!(matches!(err, StoreError::CorruptLog { .. }), "{err}");
+    }
+
+    #[test]
+    fn commits_past_the_end_and_bigger_than_the_log_all_reach_fjall() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Database::builder(dir.path().join("fjall")).manual_journal_persist(true).open().unwrap();
+        let ks = db.keyspace("t", fjall::KeyspaceCreateOptions::default).unwrap();
+        let keyspaces = [&ks; 6];
+        let disk = Disk::open(db.clone(), dir.path().join("wal"), keyspaces, true).unwrap();
+        let value = vec![7u8; 10_000];
+        // 300 commits of ~10 KB: about three times the log.
+        for i in 0u32..300 {
+            let mut changes = disk.changes();
+            changes.insert((Table::Stream, &ks), i.to_be_bytes(), &value);
+            disk.commit(changes, i % 10 == 0).unwrap();
+        }
+        let mut big = disk.changes();
+        big.insert((Table::Stream, &ks), b"big", vec![1u8; SIZE as usize + 1]);
+        disk.commit(big, true).unwrap();
+        let wal = disk.wal.as_ref().unwrap();
+        assert!(wal.lock().unwrap().epoch > 3, "the log started over as it filled");
+        drop((disk, ks, db));
+
+        let (_, records) = Wal::open(dir.path().join("wal")).unwrap();
+        assert!(records.len() < 300, "records of earlier epochs are not replayed");
+        let db = Database::builder(dir.path().join("fjall")).manual_journal_persist(true).open().unwrap();
+        let ks = db.keyspace("t", fjall::KeyspaceCreateOptions::default).unwrap();
+        let _disk = Disk::open(db.clone(), dir.path().join("wal"), [&ks; 6], true).unwrap();
+        for i in 0u32..300 {
+            assert_eq!(ks.get(i.to_be_bytes()).unwrap().as_deref(), Some(&value[..]), "commit {i}");
+        }
+        assert_eq!(ks.get(b"big").unwrap().map(|v| v.len()), Some(SIZE as usize + 1));
+    }
+}
