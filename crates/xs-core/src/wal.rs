@@ -36,6 +36,9 @@ const SIZE: u64 = 1 << 20;
 /// Where records start, after the header.
 const HEADER: u64 = 32;
 
+/// A record's length and CRC, written ahead of it.
+const RECORD_HEAD: usize = 8;
+
 const MAGIC: &[u8; 8] = b"xs-wal\0\x01";
 
 /// The keyspace a change is to, by the number it has in a record.
@@ -58,12 +61,15 @@ impl Table {
 /// encoded as a WAL record.
 pub(crate) struct Changes {
     batch: OwnedWriteBatch,
-    record: Vec<u8>,
+    /// Room for the record's head, then the record: written with one call.
+    entry: Vec<u8>,
 }
 
 impl Changes {
     pub(crate) fn new(db: &Database) -> Self {
-        Self { batch: db.batch(), record: Vec::new() }
+        let mut entry = Vec::with_capacity(256);
+        entry.resize(RECORD_HEAD, 0);
+        Self { batch: db.batch(), entry }
     }
 
     pub(crate) fn insert(
@@ -84,17 +90,17 @@ impl Changes {
     }
 
     pub(crate) fn is_empty(&self) -> bool {
-        self.record.is_empty()
+        self.entry.len() == RECORD_HEAD
     }
 
     /// `table`, 0 for a put or 1 for a delete, the key, and a put's value,
     /// each length a u32 LE.
     fn encode(&mut self, table: Table, value: Option<&[u8]>, key: &[u8]) {
-        self.record.push(table as u8);
-        self.record.push(u8::from(value.is_none()));
-        put_bytes(&mut self.record, key);
+        self.entry.push(table as u8);
+        self.entry.push(u8::from(value.is_none()));
+        put_bytes(&mut self.entry, key);
         if let Some(value) = value {
-            put_bytes(&mut self.record, value);
+            put_bytes(&mut self.entry, value);
         }
     }
 }
@@ -160,23 +166,20 @@ impl Disk {
     pub(crate) fn sync(&self) -> Result<()> {
         let Some(wal) = &self.wal else { return self.db.persist(PersistMode::Buffer).map_err(Into::into) };
         let mut state = wal.lock()?;
-        let result = wal.file.sync_data().map_err(Into::into);
+        let result = wal.write(&mut state, &mut [0; RECORD_HEAD], true).map(drop);
         state.failed |= result.is_err();
         result
     }
 
-    fn commit_locked(&self, wal: &Wal, state: &mut State, changes: Changes, sync: bool) -> Result<()> {
-        if !wal.write(state, &changes.record)? {
+    fn commit_locked(&self, wal: &Wal, state: &mut State, mut changes: Changes, sync: bool) -> Result<()> {
+        if !wal.write(state, &mut changes.entry, sync)? {
             self.db.persist(PersistMode::SyncData)?;
             wal.reset(state)?;
-            if !wal.write(state, &changes.record)? {
+            if !wal.write(state, &mut changes.entry, sync)? {
                 // Bigger than the whole WAL: this one goes through fjall's journal.
                 changes.batch.commit()?;
                 return self.db.persist(PersistMode::SyncData).map_err(Into::into);
             }
-        }
-        if sync {
-            wal.file.sync_data()?;
         }
         changes.batch.commit().map_err(Into::into)
     }
@@ -232,7 +235,16 @@ pub(crate) struct State {
     epoch: u64,
     /// Where the next record goes.
     end: u64,
+    /// Records committed without a sync, not yet written: they go to the
+    /// file with the next record that is synced, in the same call.
+    unsynced: Vec<u8>,
     failed: bool,
+}
+
+impl State {
+    fn new(epoch: u64, end: u64) -> Self {
+        Self { epoch, end, unsynced: Vec::new(), failed: false }
+    }
 }
 
 impl Wal {
@@ -245,8 +257,7 @@ impl Wal {
         let file = OpenOptions::new().read(true).write(true).open(&path)?;
         let mut bytes = Vec::new();
         std::io::Read::read_to_end(&mut &file, &mut bytes)?;
-        let mut wal =
-            Self { path, file, size: bytes.len() as u64, state: Mutex::new(State { epoch: 0, end: 0, failed: false }) };
+        let mut wal = Self { path, file, size: bytes.len() as u64, state: Mutex::new(State::new(0, 0)) };
         let epoch = match bytes.get(..HEADER as usize) {
             Some(header) if header.starts_with(MAGIC) && crc(&header[..16]) == read_u32(&header[16..]) => {
                 u64::from_le_bytes(header[8..16].try_into().unwrap_or_default())
@@ -264,7 +275,7 @@ impl Wal {
             records.push(record.to_vec());
             at += 8 + len;
         }
-        wal.state = Mutex::new(State { epoch, end: at as u64, failed: false });
+        wal.state = Mutex::new(State::new(epoch, at as u64));
         Ok((wal, records))
     }
 
@@ -277,18 +288,32 @@ impl Wal {
         Ok(state)
     }
 
-    /// Writes `record` after the last one; false, writing nothing, when it
-    /// does not fit.
-    fn write(&self, state: &mut State, record: &[u8]) -> Result<bool> {
-        let end = state.end + 8 + record.len() as u64;
+    /// Adds `entry` (room for the record's head, then the record) after the
+    /// last record; false, changing nothing, when it does not fit. With
+    /// `sync`, it is written with the records before it and durable when
+    /// this returns; an empty record (only the head's room) just does that
+    /// for the records before it.
+    fn write(&self, state: &mut State, entry: &mut [u8], sync: bool) -> Result<bool> {
+        let record_len = entry.len() - RECORD_HEAD;
+        let end = state.end + if record_len == 0 { 0 } else { entry.len() as u64 };
         if end > self.size {
             return Ok(false);
         }
-        let mut bytes = Vec::with_capacity(8 + record.len());
-        bytes.extend_from_slice(&(record.len() as u32).to_le_bytes());
-        bytes.extend_from_slice(&crc_in(state.epoch, record).to_le_bytes());
-        bytes.extend_from_slice(record);
-        self.file.write_all_at(&bytes, state.end)?;
+        let entry = if record_len == 0 {
+            &[][..]
+        } else {
+            let (head, record) = entry.split_at_mut(RECORD_HEAD);
+            head[..4].copy_from_slice(&(record_len as u32).to_le_bytes());
+            head[4..].copy_from_slice(&crc_in(state.epoch, record).to_le_bytes());
+            entry
+        };
+        if sync {
+            let at = state.end - state.unsynced.len() as u64;
+            write_durably(&self.file, at, &state.unsynced, entry)?;
+            state.unsynced.clear();
+        } else {
+            state.unsynced.extend_from_slice(entry);
+        }
         state.end = end;
         Ok(true)
     }
@@ -297,15 +322,57 @@ impl Wal {
     /// must be durable in fjall first.
     fn reset(&self, state: &mut State) -> Result<()> {
         let epoch = state.epoch + 1;
-        self.file.write_all_at(&header(epoch), 0)?;
-        self.file.sync_data()?;
-        *state = State { epoch, end: HEADER, failed: false };
+        write_durably(&self.file, 0, &header(epoch), &[])?;
+        *state = State::new(epoch, HEADER);
         Ok(())
     }
 
     fn damaged(&self, reason: &str) -> StoreError {
         StoreError::CorruptLog { path: self.path.clone(), reason: reason.to_string() }
     }
+}
+
+/// Writes `first` then `second` at `at`, and returns once they are durable:
+/// with one `pwritev2(RWF_DSYNC)` where the kernel has it, which saves the
+/// separate `fdatasync` call.
+fn write_durably(file: &File, at: u64, first: &[u8], second: &[u8]) -> std::io::Result<()> {
+    let done = written_with_dsync(file, at, first, second)?;
+    if done == first.len() + second.len() {
+        return Ok(());
+    }
+    let rest = [first, second].concat();
+    file.write_all_at(&rest[done..], at + done as u64)?;
+    file.sync_data()
+}
+
+/// How many bytes of `first` then `second` one or more `pwritev2` calls
+/// with `RWF_DSYNC` wrote durably: all of them, unless the kernel (before
+/// 4.7) does not know the flag.
+#[cfg(target_os = "linux")]
+fn written_with_dsync(file: &File, at: u64, first: &[u8], second: &[u8]) -> std::io::Result<usize> {
+    use rustix::io::{Errno, ReadWriteFlags};
+    use std::io::IoSlice;
+    let mut slices = [IoSlice::new(first), IoSlice::new(second)];
+    let mut slices = &mut slices[..];
+    let mut done = 0;
+    while done < first.len() + second.len() {
+        match rustix::io::pwritev2(file, slices, at + done as u64, ReadWriteFlags::DSYNC) {
+            Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
+            Ok(n) => {
+                done += n;
+                IoSlice::advance_slices(&mut slices, n);
+            }
+            Err(Errno::INTR) => {}
+            Err(Errno::NOSYS | Errno::OPNOTSUPP | Errno::INVAL) => break,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(done)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn written_with_dsync(_: &File, _: u64, _: &[u8], _: &[u8]) -> std::io::Result<usize> {
+    Ok(0)
 }
 
 /// Writes a WAL of [`SIZE`] zeros after a header of epoch 0 beside `path`,
@@ -357,7 +424,8 @@ mod tests {
     }
 
     fn write(wal: &Wal, record: &[u8]) {
-        assert!(wal.write(&mut wal.lock().unwrap(), record).unwrap());
+        let mut entry = [&[0; RECORD_HEAD][..], record].concat();
+        assert!(wal.write(&mut wal.lock().unwrap(), &mut entry, true).unwrap());
     }
 
     #[test]

@@ -106,6 +106,7 @@ impl Writer {
             trims: Vec::new(),
             acks: Vec::new(),
             head: None,
+            head_ephemeral: false,
         };
         for command in commands {
             batch.add(command);
@@ -188,6 +189,8 @@ struct Batch<'w> {
     trims: Vec<(String, u32)>,
     acks: Vec<Ack>,
     head: Option<Scru128Id>,
+    /// The newest frame of the batch is ephemeral, so no stored frame holds its id.
+    head_ephemeral: bool,
 }
 
 enum Ack {
@@ -285,6 +288,7 @@ impl Batch<'_> {
     /// it, when ephemeral).
     fn store(&mut self, frame: Frame) -> Result<Frame> {
         self.head = Some(frame.id);
+        self.head_ephemeral = frame.retention() == TTL::Ephemeral;
         match frame.retention() {
             TTL::Ephemeral => {
                 self.published.push(frame.clone());
@@ -306,7 +310,11 @@ impl Batch<'_> {
     fn commit(&mut self) -> Result<()> {
         let mut changes = std::mem::replace(&mut self.changes, Changes::new(&self.writer.db));
         let stored = !changes.is_empty();
-        if let Some(head) = self.head {
+        // On open, new ids are clamped above the newest stored frame and the
+        // high-water mark: the mark is needed only when the newest id issued
+        // may not be stored, because it is ephemeral or a frame was removed.
+        let unstored = self.head_ephemeral || !self.gone.is_empty();
+        if unstored && let Some(head) = self.head.or_else(|| self.writer.published.head()) {
             changes.insert((Table::Meta, &self.writer.meta), HIGH_WATER, head.to_bytes());
         }
         // Only ephemeral frames: the high-water mark may wait for the next sync.
