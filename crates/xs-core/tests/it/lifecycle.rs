@@ -83,3 +83,15 @@ fn ids_are_clamped_above_the_highest_id_ever_issued() {
     let store = Store::new(dir.path()).unwrap();
     assert!(append(&store, "t").id > next, "a removed newest id is never reissued");
 }
+
+#[test]
+fn an_ephemeral_newest_id_is_never_reissued() {
+    let dir = tempfile::tempdir().unwrap();
+    drop(Store::new(dir.path()).unwrap());
+    plant(dir.path(), "meta", "last_id", &tomorrow().to_bytes());
+    let store = Store::new(dir.path()).unwrap();
+    let ephemeral = store.append(xs_core::Frame::builder("t").ttl(xs_core::TTL::Ephemeral).build()).unwrap().id;
+    drop(store);
+    let store = Store::new(dir.path()).unwrap();
+    assert!(append(&store, "t").id > ephemeral, "nothing stored holds the ephemeral id; the high-water mark must");
+}
