@@ -166,7 +166,7 @@ impl Disk {
     pub(crate) fn sync(&self) -> Result<()> {
         let Some(wal) = &self.wal else { return self.db.persist(PersistMode::Buffer).map_err(Into::into) };
         let mut state = wal.lock()?;
-        let result = wal.write(&mut state, &mut [0; RECORD_HEAD], true).map(drop);
+        let result = wal.sync(&mut state);
         state.failed |= result.is_err();
         result
     }
@@ -291,31 +291,34 @@ impl Wal {
     /// Adds `entry` (room for the record's head, then the record) after the
     /// last record; false, changing nothing, when it does not fit. With
     /// `sync`, it is written with the records before it and durable when
-    /// this returns; an empty record (only the head's room) just does that
-    /// for the records before it.
+    /// this returns.
     fn write(&self, state: &mut State, entry: &mut [u8], sync: bool) -> Result<bool> {
-        let record_len = entry.len() - RECORD_HEAD;
-        let end = state.end + if record_len == 0 { 0 } else { entry.len() as u64 };
-        if end > self.size {
+        if state.end + entry.len() as u64 > self.size {
             return Ok(false);
         }
-        let entry = if record_len == 0 {
-            &[][..]
-        } else {
-            let (head, record) = entry.split_at_mut(RECORD_HEAD);
-            head[..4].copy_from_slice(&(record_len as u32).to_le_bytes());
-            head[4..].copy_from_slice(&crc_in(state.epoch, record).to_le_bytes());
-            entry
-        };
+        let (head, record) = entry.split_at_mut(RECORD_HEAD);
+        head[..4].copy_from_slice(&(record.len() as u32).to_le_bytes());
+        head[4..].copy_from_slice(&crc_in(state.epoch, record).to_le_bytes());
         if sync {
-            let at = state.end - state.unsynced.len() as u64;
-            write_durably(&self.file, at, &state.unsynced, entry)?;
-            state.unsynced.clear();
+            self.write_unsynced_and(state, entry)?;
         } else {
             state.unsynced.extend_from_slice(entry);
         }
-        state.end = end;
+        state.end += entry.len() as u64;
         Ok(true)
+    }
+
+    /// Makes every record added so far durable.
+    fn sync(&self, state: &mut State) -> Result<()> {
+        self.write_unsynced_and(state, &[])
+    }
+
+    /// Writes the records held in memory, then `entry`, after them, durably.
+    fn write_unsynced_and(&self, state: &mut State, entry: &[u8]) -> Result<()> {
+        let at = state.end - state.unsynced.len() as u64;
+        write_durably(&self.file, at, &state.unsynced, entry)?;
+        state.unsynced.clear();
+        Ok(())
     }
 
     /// Starts a new epoch, which holds no records. Everything the WAL held
@@ -438,6 +441,21 @@ mod tests {
         }
         drop(wal);
         assert_eq!(wal_in(&dir).1, [b"one".to_vec(), b"two".to_vec(), b"three".to_vec()]);
+    }
+
+    #[test]
+    fn unsynced_records_reach_the_file_with_the_next_sync() {
+        let dir = tempfile::tempdir().unwrap();
+        let (wal, _) = wal_in(&dir);
+        for record in [&b"unsynced one"[..], b"unsynced two"] {
+            let mut entry = [&[0; RECORD_HEAD][..], record].concat();
+            assert!(wal.write(&mut wal.lock().unwrap(), &mut entry, false).unwrap());
+        }
+        assert!(wal_in(&dir).1.is_empty(), "nothing is written before a sync");
+        wal.sync(&mut wal.lock().unwrap()).unwrap();
+        assert_eq!(wal_in(&dir).1, [b"unsynced one".to_vec(), b"unsynced two".to_vec()]);
+        write(&wal, b"synced");
+        assert_eq!(wal_in(&dir).1.len(), 3);
     }
 
     #[test]
