@@ -207,3 +207,28 @@ impl Committer {
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `set` may land before the waiter yields, while it yields, or after it
+    /// has gone to sleep: every time it must return what was set.
+    #[test]
+    fn a_waiter_gets_its_wake_whether_it_yields_or_sleeps() {
+        for yielding in [false, true] {
+            for i in 0..1000 {
+                let waiter = Arc::new(Waiter::new());
+                let (tx, rx) = mpsc::channel();
+                let w = waiter.clone();
+                std::thread::spawn(move || tx.send(w.wait(yielding)));
+                if i % 2 == 0 {
+                    std::thread::yield_now();
+                }
+                waiter.set(Wake::Lead);
+                let woken = rx.recv_timeout(std::time::Duration::from_secs(10));
+                assert!(woken == Ok(Wake::Lead), "yielding {yielding}, round {i}: the waiter was not woken");
+            }
+        }
+    }
+}
