@@ -50,7 +50,8 @@ pub(crate) struct Request<'a> {
 #[derive(Debug)]
 pub(crate) struct Link {
     pub(crate) socket: PathBuf,
-    idle: Mutex<Option<UnixStream>>,
+    /// The idle connection, with the read timeout it has.
+    idle: Mutex<Option<(UnixStream, Option<Duration>)>>,
 }
 
 impl Link {
@@ -58,37 +59,45 @@ impl Link {
         Arc::new(Link { socket, idle: Mutex::new(None) })
     }
 
-    /// The idle connection if the owner has not closed it, else a new one.
-    fn connect(&self) -> io::Result<UnixStream> {
+    /// The idle connection if the owner has not closed it, else a new one;
+    /// either way with reads timing out after `timeout`.
+    fn connect(&self, timeout: Option<Duration>) -> io::Result<UnixStream> {
         let idle = self.idle.lock().ok().and_then(|mut idle| idle.take());
-        match idle {
-            Some(stream) if is_open(&stream) => Ok(stream),
-            _ => UnixStream::connect(&self.socket),
+        let (stream, current) = match idle {
+            Some((stream, current)) if is_open(&stream) => (stream, current),
+            _ => (UnixStream::connect(&self.socket)?, None),
+        };
+        if current != timeout {
+            stream.set_read_timeout(timeout)?;
         }
+        Ok(stream)
     }
 
-    /// Keeps `stream` for the next request (if none is kept already).
-    fn give_back(&self, stream: UnixStream) {
+    /// Keeps `stream`, whose reads time out after `timeout`, for the next
+    /// request (if none is kept already).
+    fn give_back(&self, stream: UnixStream, timeout: Option<Duration>) {
         if let Ok(mut idle) = self.idle.lock() {
-            idle.get_or_insert(stream);
+            idle.get_or_insert((stream, timeout));
         }
     }
 }
 
 /// True while the peer has not closed `stream` and sent nothing unasked
 /// (an idle connection has nothing to read: any byte means it is unusable).
+/// One non-blocking peek, which leaves the socket's mode alone.
 fn is_open(stream: &UnixStream) -> bool {
-    let read = stream.set_nonblocking(true).and_then(|()| (&mut &*stream).read(&mut [0u8; 1]));
-    let open = matches!(read, Err(ref e) if e.kind() == io::ErrorKind::WouldBlock);
-    open && stream.set_nonblocking(false).is_ok()
+    use rustix::net::RecvFlags;
+    let peek = rustix::net::recv(stream, &mut [0u8; 1], RecvFlags::PEEK | RecvFlags::DONTWAIT);
+    matches!(peek, Err(rustix::io::Errno::AGAIN))
 }
 
 /// A response whose body has not been read yet.
 pub(crate) struct Response {
     pub(crate) status: u16,
     pub(crate) body: Body<BufReader<UnixStream>>,
-    /// Where the connection goes back once the body is read, if it may.
-    reuse: Option<Arc<Link>>,
+    /// Where the connection goes back once the body is read, if it may,
+    /// with the read timeout it has.
+    reuse: Option<(Arc<Link>, Option<Duration>)>,
 }
 
 impl Request<'_> {
@@ -104,8 +113,7 @@ impl Request<'_> {
     /// [`StoreError::Io`]: `ConnectionRefused` / `NotFound` when no owner
     /// answers at all, other kinds when the connection fails later.
     pub(crate) fn send(mut self, link: &Arc<Link>, timeout: Option<Duration>) -> Result<Response> {
-        let stream = link.connect()?;
-        stream.set_read_timeout(timeout)?;
+        let stream = link.connect(timeout)?;
         let sent = self.write(&stream);
         let mut reader = BufReader::new(stream);
         // The owner may answer (413, 400) and close before taking the whole
@@ -116,7 +124,7 @@ impl Request<'_> {
         };
         let status = head.status;
         let delimited = head.chunked || head.length.is_some() || matches!(head.status, 204 | 304);
-        let reuse = (head.keep_alive && delimited).then(|| link.clone());
+        let reuse = (head.keep_alive && delimited).then(|| (link.clone(), timeout));
         Ok(Response { status, body: head.body(reader), reuse })
     }
 
@@ -158,8 +166,8 @@ impl Response {
         let mut bytes = Vec::new();
         self.body.read_to_end(&mut bytes)?;
         let rest = self.body.into_inner();
-        if let (Some(link), true) = (self.reuse, rest.buffer().is_empty()) {
-            link.give_back(rest.into_inner());
+        if let (Some((link, timeout)), true) = (self.reuse, rest.buffer().is_empty()) {
+            link.give_back(rest.into_inner(), timeout);
         }
         Ok(bytes)
     }
