@@ -2,10 +2,11 @@
 //!
 //! Small payloads (up to [`INLINE_MAX`]) live in a fjall keyspace beside the
 //! stream. Their write goes through the stream's write-ahead log, so the
-//! fsync that makes a frame durable also makes every payload inserted before
-//! it durable: an append with a payload costs one sync, not two. Larger payloads go to
-//! cacache under `<store>/cas`, and since cacache never syncs, we fsync the
-//! content file and its directories before handing out the hash.
+//! sync that makes a frame durable also makes every payload inserted before
+//! it durable: an append with a payload costs one sync, not two. Larger
+//! payloads go to cacache under `<store>/cas`, and since cacache never
+//! syncs, we fsync the content file and its directories before handing out
+//! the hash.
 //!
 //! Either way the contract is the same: hash in, identical bytes out, durable
 //! before the frame referencing it is acknowledged. Inline values carry the
