@@ -55,6 +55,15 @@ enum Step {
     End,
 }
 
+/// Awaits `listener`, or the `pulse` deadline if there is one, whichever
+/// comes first: the async form of waiting out a [`Step::Wait`].
+async fn woken(listener: EventListener, pulse: Option<Instant>) {
+    match pulse {
+        Some(pulse) => drop(tokio::time::timeout_at(pulse.into(), listener).await),
+        None => listener.await,
+    }
+}
+
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Phase {
     Start,
@@ -148,10 +157,7 @@ impl Reader {
                 Err(e) => return Some(Err(e)),
                 Ok(Step::Frame(f)) => return Some(Ok(f)),
                 Ok(Step::End) => return None,
-                Ok(Step::Wait(listener, None)) => listener.await,
-                Ok(Step::Wait(listener, Some(pulse))) => {
-                    let _ = tokio::time::timeout_at(pulse.into(), listener).await;
-                }
+                Ok(Step::Wait(listener, pulse)) => woken(listener, pulse).await,
             }
         }
     }
@@ -180,15 +186,9 @@ impl Reader {
                 Step::Wait(listener, pulse) => {
                     let published = self.store.published();
                     let direct = self.remaining.is_none() && published.hand_over(&self.watch, self.cursor, &tx);
-                    let woken = async {
-                        match pulse {
-                            Some(pulse) => drop(tokio::time::timeout_at(pulse.into(), listener).await),
-                            None => listener.await,
-                        }
-                    };
                     tokio::select! {
                         () = tx.closed() => return,
-                        () = woken => {}
+                        () = woken(listener, pulse) => {}
                     }
                     if direct && let Some(delivered) = self.watch.take_back() {
                         self.cursor = Some(delivered);

@@ -85,17 +85,16 @@ impl View {
 
     fn sources(&self, filter: &TopicFilter, after: Option<Scru128Id>, upto: Scru128Id, rev: bool) -> Vec<Source> {
         match filter {
-            TopicFilter::All if !rev => {
-                // Bounded by id below rather than by fjall: one integer
-                // comparison per frame instead of a key comparison.
-                let lo = after.map_or(Bound::Unbounded, |id| Bound::Excluded(codec::id_key(id).to_vec()));
-                let entries = self.entries(&self.tables.stream, (lo, Bound::Unbounded), rev);
-                vec![Box::new(entries.take_while(move |e| e.as_ref().map_or(true, |(id, _)| *id <= upto)))]
-            }
             TopicFilter::All => {
                 let lo = after.map_or(Bound::Unbounded, |id| Bound::Excluded(codec::id_key(id).to_vec()));
-                let hi = Bound::Included(codec::id_key(upto).to_vec());
-                vec![self.entries(&self.tables.stream, (lo, hi), rev)]
+                if rev {
+                    let hi = Bound::Included(codec::id_key(upto).to_vec());
+                    return vec![self.entries(&self.tables.stream, (lo, hi), rev)];
+                }
+                // Bounded by id below rather than by fjall: one integer
+                // comparison per frame instead of a key comparison.
+                let entries = self.entries(&self.tables.stream, (lo, Bound::Unbounded), rev);
+                vec![Box::new(entries.take_while(move |e| e.as_ref().map_or(true, |(id, _)| *id <= upto)))]
             }
             TopicFilter::Patterns(patterns) => patterns
                 .iter()

@@ -111,7 +111,6 @@ impl Store {
         let floor = head.max(crate::writer::high_water(&meta)?);
         let published = Arc::new(Published::new(head, floor));
         let writer = Writer {
-            db: db.clone(),
             tables: tables.clone(),
             expiry: expiry.clone(),
             meta,

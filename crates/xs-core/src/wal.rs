@@ -66,7 +66,7 @@ pub(crate) struct Changes {
 }
 
 impl Changes {
-    pub(crate) fn new(db: &Database) -> Self {
+    fn new(db: &Database) -> Self {
         let mut entry = Vec::with_capacity(256);
         entry.resize(RECORD_HEAD, 0);
         Self { batch: db.batch(), entry }

@@ -14,7 +14,7 @@ use std::{
     time::{Duration, SystemTime},
 };
 
-use fjall::{Database, Keyspace};
+use fjall::Keyspace;
 use scru128::Scru128Id;
 
 use crate::{
@@ -49,7 +49,6 @@ pub(crate) enum Command {
 
 /// The state every commit uses.
 pub(crate) struct Writer {
-    pub(crate) db: Database,
     pub(crate) tables: Tables,
     pub(crate) expiry: Keyspace,
     /// Holds the highest id ever issued, so ids keep rising after the newest
@@ -100,7 +99,7 @@ impl Writer {
     fn apply(&self, commands: Vec<Command>) {
         let mut batch = Batch {
             writer: self,
-            changes: Changes::new(&self.db),
+            changes: self.disk.changes(),
             published: Vec::new(),
             gone: Vec::new(),
             trims: Vec::new(),
@@ -152,7 +151,7 @@ impl Writer {
             .skip(keep as usize)
             .filter_map(|g| g.key().ok().and_then(|k| codec::key_id(&k)))
             .collect();
-        let mut changes = Changes::new(&self.db);
+        let mut changes = self.disk.changes();
         for id in &stale {
             self.remove_into(&mut changes, *id)?;
         }
@@ -308,7 +307,7 @@ impl Batch<'_> {
     }
 
     fn commit(&mut self) -> Result<()> {
-        let mut changes = std::mem::replace(&mut self.changes, Changes::new(&self.writer.db));
+        let mut changes = std::mem::replace(&mut self.changes, self.writer.disk.changes());
         let stored = !changes.is_empty();
         // On open, new ids are clamped above the newest stored frame and the
         // high-water mark: the mark is needed only when the newest id issued
