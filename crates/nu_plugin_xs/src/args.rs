@@ -46,9 +46,7 @@ pub fn id_flag(call: &EvaluatedCall, name: &str) -> Result<Option<Scru128Id>, La
 ///
 /// Not an SRI hash: labeled at the argument.
 pub fn hash(arg: &Spanned<String>) -> Result<Integrity, LabeledError> {
-    let bad = || error::labeled(StoreError::InvalidHash { hash: arg.item.clone() }, arg.span);
-    let hash: Integrity = arg.item.trim().parse().map_err(|_| bad())?;
-    if hash.hashes.is_empty() { Err(bad()) } else { Ok(hash) }
+    xs_core::hash::parse(&arg.item).map_err(|e| error::labeled(e, arg.span))
 }
 
 /// `--ttl`: a TTL string, or a duration (`1hr` is `time:3600000`).

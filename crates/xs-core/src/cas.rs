@@ -73,6 +73,7 @@ impl Cas {
 
     /// True when content for `hash` is present.
     pub(crate) fn contains(&self, hash: &Integrity) -> Result<bool> {
+        crate::hash::check(hash)?;
         Ok(self.inline.contains_key(hash.to_string())? || self.content_path(hash).is_some_and(|p| p.exists()))
     }
 
@@ -86,6 +87,7 @@ impl Cas {
     /// A reader over the payload of `hash`; a mismatch with the hash surfaces
     /// as an error at the end of the stream.
     pub(crate) fn reader(&self, hash: &Integrity) -> Result<Box<dyn Read + Send>> {
+        crate::hash::check(hash)?;
         if let Some(value) = self.inline.get(hash.to_string())? {
             let bytes = value.get(8..).unwrap_or_default().to_vec();
             return Ok(Box::new(io::Cursor::new(bytes)));
@@ -126,7 +128,7 @@ impl Cas {
     pub(crate) fn hashes(&self) -> Result<Vec<Integrity>> {
         let mut all = Vec::new();
         for guard in self.inline.iter() {
-            if let Some(hash) = std::str::from_utf8(&guard.key()?).ok().and_then(|s| s.parse().ok()) {
+            if let Some(hash) = std::str::from_utf8(&guard.key()?).ok().and_then(|s| crate::hash::parse(s).ok()) {
                 all.push(hash);
             }
         }
@@ -142,10 +144,9 @@ impl Cas {
 
     /// Where cacache keeps the content of `hash` (`content-v2/sha256/ab/cd/…`).
     fn content_path(&self, hash: &Integrity) -> Option<PathBuf> {
-        let (algo, hex) = hash.to_hex();
-        if algo != Algorithm::Sha256 || hex.len() < 5 {
-            return None;
-        }
+        // `to_hex` panics on a digest that is not base64.
+        crate::hash::check(hash).ok()?;
+        let (_, hex) = hash.to_hex();
         Some(self.dir.join("content-v2").join("sha256").join(&hex[..2]).join(&hex[2..4]).join(&hex[4..]))
     }
 

@@ -110,7 +110,7 @@ impl Client {
             payload: Payload::Stream(&mut content),
         };
         let text = String::from_utf8(self.call(request)?.bytes()?).map_err(|e| malformed(&e))?;
-        text.trim().parse().map_err(|e: ssri::Error| malformed(&e))
+        crate::hash::parse(&text).map_err(|e| malformed(&e))
     }
 
     /// A reader over the content of `hash`; a transfer cut short is an error.

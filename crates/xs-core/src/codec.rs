@@ -104,7 +104,7 @@ impl<'a> Decoder<'a> {
         let topic = self.text()?.to_string();
         let hash = match self.text()? {
             "" => None,
-            h => Some(h.parse().map_err(|_| self.corrupt("hash is not an SRI string"))?),
+            h => Some(crate::hash::parse(h).map_err(|e| self.corrupt(&e.to_string()))?),
         };
         let meta_len = u32::from_le_bytes(self.array()?) as usize;
         let meta = match self.take(meta_len)? {

@@ -6,11 +6,20 @@
 //! hands it to the [`Writer`] as one batch under one sync, so concurrent
 //! appenders share an fsync while a lone appender commits on its own thread
 //! with no hand-off to another.
+//!
+//! A panic inside a commit must not wedge everyone behind it: the leader
+//! catches it, fails that batch and everything queued with
+//! [`StoreError::Halted`], and refuses later commands the same way, so no
+//! caller ever waits for a commit that will not come. The store then has to
+//! be reopened (the WAL replay recovers every acknowledged commit).
 
-use std::sync::{
-    Arc, Condvar, Mutex, MutexGuard,
-    atomic::{AtomicU8, Ordering},
-    mpsc,
+use std::{
+    panic::{self, AssertUnwindSafe},
+    sync::{
+        Arc, Condvar, Mutex, MutexGuard,
+        atomic::{AtomicU8, Ordering},
+        mpsc,
+    },
 };
 
 use crate::{
@@ -43,6 +52,8 @@ struct Queue {
     last_batch: usize,
     leading: bool,
     closed: bool,
+    /// Set when a commit panicked: why, for every later caller.
+    halted: Option<String>,
 }
 
 /// What a submitter is woken for.
@@ -116,7 +127,16 @@ impl Committer {
     pub(crate) fn request<T>(&self, make: impl FnOnce(mpsc::SyncSender<Result<T>>) -> Command) -> Result<T> {
         let (reply, answer) = mpsc::sync_channel(1);
         self.submit(make(reply), false)?;
-        answer.try_recv().unwrap_or(Err(StoreError::Closed))
+        // No answer: the command was dropped unanswered, by a halt or a close.
+        answer.try_recv().unwrap_or_else(|_| Err(self.refusal()))
+    }
+
+    /// Why a command gets no answer: the commit halted, or the store closed.
+    fn refusal(&self) -> StoreError {
+        match &lock(&self.queue).halted {
+            Some(reason) => StoreError::Halted { reason: reason.clone() },
+            None => StoreError::Closed,
+        }
     }
 
     /// Queues `command` and returns once it is committed. `closing` marks
@@ -125,6 +145,9 @@ impl Committer {
         let me = Arc::new(Waiter::new());
         let (lead, yielding) = {
             let mut queue = lock(&self.queue);
+            if let Some(reason) = &queue.halted {
+                return Err(StoreError::Halted { reason: reason.clone() });
+            }
             if queue.closed && !closing {
                 return Err(StoreError::Closed);
             }
@@ -151,7 +174,13 @@ impl Committer {
             };
             let mine = batch.iter().any(|(_, w)| Arc::ptr_eq(w, me));
             let (commands, waiters): (Vec<_>, Vec<_>) = batch.into_iter().unzip();
-            self.writer.apply_all(commands);
+            let applied = panic::catch_unwind(AssertUnwindSafe(|| self.writer.apply_all(commands)));
+            if let Err(panic) = applied {
+                // The batch's replies went with its commands: they read the halt.
+                self.halt(&panic);
+                waiters.iter().filter(|w| !Arc::ptr_eq(w, me)).for_each(|w| w.set(Wake::Answered));
+                return;
+            }
             // The lead goes first, so whoever is next does not wait for
             // the others to be answered (nor for a wake-up of its own when
             // nobody is queued: the first answered to come back leads).
@@ -177,6 +206,27 @@ impl Committer {
             }
             drop(queue);
             std::thread::yield_now();
+        }
+    }
+
+    /// Stops taking commands after a commit panicked: everything queued is
+    /// dropped unanswered (its callers read the halt) and the lead is given up.
+    fn halt(&self, panic: &Box<dyn std::any::Any + Send>) {
+        let reason = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "a panic".to_string());
+        tracing::error!(%reason, "a commit panicked; the store refuses writes until it is reopened");
+        let queued = {
+            let mut queue = lock(&self.queue);
+            queue.halted = Some(reason);
+            queue.leading = false;
+            std::mem::take(&mut queue.pending)
+        };
+        for (command, waiter) in queued {
+            drop(command);
+            waiter.set(Wake::Answered);
         }
     }
 

@@ -48,11 +48,13 @@ pub enum StoreError {
         /// The rejected string.
         id: String,
     },
-    /// A string that is not an SRI hash.
-    #[error("invalid hash {hash:?}: expected an SRI string such as sha256-<base64>")]
+    /// A hash that is not one sha256 SRI digest (see [`crate::hash`]).
+    #[error("invalid hash {hash:?}: {reason}; expected one sha256 SRI hash, sha256-<44 base64 characters>")]
     InvalidHash {
-        /// The rejected string.
+        /// The rejected string (its start, when it is long).
         hash: String,
+        /// What is wrong with it.
+        reason: &'static str,
     },
     /// Frame meta that is not a JSON object.
     #[error("invalid meta: expected a JSON object (a record), got {kind}")]
@@ -76,10 +78,15 @@ pub enum StoreError {
         /// What failed to decode.
         reason: String,
     },
-    /// CAS content whose bytes do not match their hash.
+    /// A write-ahead log whose header does not decode.
     #[error("the write-ahead log {path} is damaged: {reason}")]
-    CorruptLog { path: std::path::PathBuf, reason: String },
-
+    CorruptLog {
+        /// The log file.
+        path: std::path::PathBuf,
+        /// What failed to decode.
+        reason: String,
+    },
+    /// CAS content whose bytes do not match their hash.
     #[error("CAS content for {hash} is damaged: {reason}")]
     CorruptContent {
         /// The hash whose content failed.
@@ -94,6 +101,18 @@ pub enum StoreError {
         status: u16,
         /// The owner's message.
         message: String,
+    },
+    /// The store handed out the largest id there is: nothing more can be
+    /// appended to it.
+    #[error("the store has used up its id space; export its frames and import them into a new store")]
+    IdsExhausted,
+    /// A commit panicked: the store refuses every write until it is
+    /// reopened, since what the commit left on disk is unknown (reopening
+    /// recovers every acknowledged frame).
+    #[error("the store stopped taking writes after a commit failed ({reason}); reopen the store")]
+    Halted {
+        /// What the commit failed with.
+        reason: String,
     },
     /// A second processor was started on a store whose processor runs.
     #[error(

@@ -33,8 +33,9 @@ pub struct Frame {
     #[builder(default)]
     #[serde(default)]
     pub id: Scru128Id,
-    /// SRI hash of the payload in the CAS, if the frame has one.
-    #[serde(default)]
+    /// SRI hash of the payload in the CAS, if the frame has one: one sha256
+    /// digest (see [`crate::hash`]).
+    #[serde(default, deserialize_with = "crate::hash::deserialize")]
     pub hash: Option<ssri::Integrity>,
     /// Inline JSON metadata: an object, or none.
     #[serde(default)]

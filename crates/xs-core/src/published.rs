@@ -130,8 +130,12 @@ impl Published {
     }
 
     /// A fresh id, above every id handed out so far.
-    pub(crate) fn next_id(&self) -> Scru128Id {
-        lock(&self.ids).next()
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::IdsExhausted`] when the largest id was handed out.
+    pub(crate) fn next_id(&self) -> crate::error::Result<Scru128Id> {
+        lock(&self.ids).next().ok_or(crate::error::StoreError::IdsExhausted)
     }
 
     /// Counts `id` as issued, so every later id is above it.

@@ -264,7 +264,7 @@ impl Reader {
         if let FollowOption::WithHeartbeat(period) = self.options.follow {
             self.next_pulse = Some(Instant::now() + period);
         }
-        Some(Frame::marker(THRESHOLD, self.store.published().next_id()))
+        Some(Frame::marker(THRESHOLD, self.marker_id()))
     }
 
     /// Reads whatever was published past the cursor, or says to wait.
@@ -315,7 +315,16 @@ impl Reader {
         let FollowOption::WithHeartbeat(period) = self.options.follow else { return None };
         let due = self.next_pulse.filter(|at| *at <= Instant::now())?;
         self.next_pulse = Some(due.max(Instant::now() - period) + period);
-        Some(Frame::marker(PULSE, self.store.published().next_id()))
+        Some(Frame::marker(PULSE, self.marker_id()))
+    }
+
+    /// The id a marker carries: the cursor, which every frame delivered so
+    /// far is at or below and every frame still to come is above (the
+    /// smallest id when nothing is). A client that resumes `after` a
+    /// marker misses nothing and gets nothing twice; a fresh id could be
+    /// above a frame another commit has not published yet.
+    fn marker_id(&self) -> Scru128Id {
+        self.cursor.unwrap_or_else(|| Scru128Id::from_u128(0))
     }
 
     fn chunk_size(&self) -> usize {

@@ -152,15 +152,9 @@ fn id(text: &str) -> Result<Scru128Id, Reject> {
     text.parse().map_err(|_| StoreError::InvalidId { id: text.to_string() }.into())
 }
 
-/// An SRI hash whose digests are all valid base64.
+/// One sha256 SRI hash (see [`crate::hash`]).
 pub(crate) fn hash(text: &str) -> Result<Integrity, Reject> {
-    let invalid = || Reject::from(StoreError::InvalidHash { hash: text.to_string() });
-    let integrity: Integrity = text.parse().map_err(|_| invalid())?;
-    let digests_ok = integrity.hashes.iter().all(|h| base64::prelude::BASE64_STANDARD.decode(&h.digest).is_ok());
-    if integrity.hashes.is_empty() || !digests_ok {
-        return Err(invalid());
-    }
-    Ok(integrity)
+    crate::hash::parse(text).map_err(Reject::from)
 }
 
 #[cfg(test)]

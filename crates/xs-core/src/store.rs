@@ -108,12 +108,14 @@ impl Store {
         let disk = Disk::open(db.clone(), path.join("wal"), keyspaces, durability == Durability::Sync)?;
         let cas = Cas::new(path.join("cas"), cas_inline, disk.clone());
         let head = tables.last_id()?;
-        let floor = head.max(crate::writer::high_water(&meta)?);
+        let mark = crate::writer::high_water(&meta)?;
+        let floor = head.max(mark);
         let published = Arc::new(Published::new(head, floor));
         let writer = Writer {
             tables: tables.clone(),
             expiry: expiry.clone(),
             meta,
+            mark: Mutex::new(mark),
             checkpoints: checkpoints.clone(),
             cas: cas.clone(),
             published: published.clone(),
@@ -148,7 +150,8 @@ impl Store {
     /// # Errors
     ///
     /// [`StoreError::InvalidTopic`], [`StoreError::InvalidMeta`] (meta must be
-    /// an object), [`StoreError::HashNotFound`] (the payload is not in the
+    /// an object), [`StoreError::InvalidHash`] (see [`crate::hash`]),
+    /// [`StoreError::HashNotFound`] (the payload is not in the
     /// CAS), [`StoreError::Closed`], or a storage error. On error nothing is
     /// written.
     ///
@@ -162,10 +165,7 @@ impl Store {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn append(&self, frame: Frame) -> Result<Frame> {
-        validate_topic(&frame.topic)?;
-        if let Some(meta) = &frame.meta {
-            check_meta(meta)?;
-        }
+        check_frame(&frame)?;
         self.inner.committer.request(|reply| Command::Append(frame, reply))
     }
 
@@ -192,10 +192,7 @@ impl Store {
     /// ```
     pub fn append_batch(&self, frames: Vec<Frame>, checkpoint: Option<Checkpoint>) -> Result<Vec<Frame>> {
         for frame in &frames {
-            validate_topic(&frame.topic)?;
-            if let Some(meta) = &frame.meta {
-                check_meta(meta)?;
-            }
+            check_frame(frame)?;
         }
         self.inner.committer.request(|reply| Command::Batch(frames, checkpoint, reply))
     }
@@ -220,10 +217,7 @@ impl Store {
     /// [`StoreError::NotImportable`] for an id not above the store's newest
     /// or an ephemeral frame; otherwise as [`Store::append`].
     pub fn import(&self, frame: Frame) -> Result<Frame> {
-        validate_topic(&frame.topic)?;
-        if let Some(meta) = &frame.meta {
-            check_meta(meta)?;
-        }
+        check_frame(&frame)?;
         if frame.retention() == crate::ttl::TTL::Ephemeral {
             return Err(StoreError::NotImportable { id: frame.id, reason: "ephemeral frames are never stored" });
         }
@@ -412,6 +406,16 @@ impl Drop for Inner {
     }
 }
 
+/// Checks what the caller controls in `frame` before it is queued, so a
+/// bad value is refused on the caller's thread and never reaches a commit.
+fn check_frame(frame: &Frame) -> Result<()> {
+    validate_topic(&frame.topic)?;
+    if let Some(meta) = &frame.meta {
+        check_meta(meta)?;
+    }
+    frame.hash.as_ref().map_or(Ok(()), crate::hash::check)
+}
+
 fn check_meta(meta: &serde_json::Value) -> Result<()> {
     let kind = match meta {
         serde_json::Value::Object(_) => return Ok(()),
@@ -437,4 +441,52 @@ fn create_private_dir(path: &Path) -> Result<()> {
         )));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::{sync::mpsc, time::Duration};
+
+    use super::*;
+
+    /// Every call made around a panicking commit returns within the
+    /// deadline (none waits forever); the store then refuses writes until
+    /// it is reopened, and the reopened store has every acknowledged frame.
+    #[test]
+    fn a_panic_in_a_commit_fails_its_callers_and_wedges_nobody() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::new(dir.path()).expect("open");
+        let (tx, rx) = mpsc::channel();
+        let appenders: Vec<_> = (0..4)
+            .map(|n| {
+                let (store, tx) = (store.clone(), tx.clone());
+                std::thread::spawn(move || {
+                    for _ in 0..200 {
+                        let _ = tx.send(store.append(Frame::builder(format!("t{n}")).build()));
+                    }
+                })
+            })
+            .collect();
+        let panicked: Result<()> = store.inner.committer.request(|_reply| Command::Panic);
+        assert!(matches!(panicked, Err(StoreError::Halted { .. })), "{panicked:?}");
+        drop(tx);
+        let mut acknowledged = Vec::new();
+        while let Ok(answer) = rx.recv_timeout(Duration::from_secs(1)) {
+            match answer {
+                Ok(frame) => acknowledged.push(frame.id),
+                Err(e) => assert!(matches!(e, StoreError::Halted { .. }), "{e}"),
+            }
+        }
+        assert_eq!(rx.try_recv().err(), Some(mpsc::TryRecvError::Disconnected), "an appender is still waiting");
+        appenders.into_iter().for_each(|a| a.join().expect("an appender panicked"));
+        let later = store.append(Frame::builder("after").build());
+        assert!(matches!(later, Err(StoreError::Halted { .. })), "{later:?}");
+        store.close();
+        drop(store);
+        let reopened = Store::new(dir.path()).expect("reopen");
+        let stored: Vec<_> =
+            reopened.reader(ReadOptions::default()).expect("read").map(|f| f.expect("frame").id).collect();
+        assert!(acknowledged.iter().all(|id| stored.contains(id)), "an acknowledged frame is missing");
+        reopened.append(Frame::builder("again").build()).expect("a reopened store takes writes");
+    }
 }

@@ -23,6 +23,7 @@ use crate::{
     codec,
     error::{Result, StoreError},
     frame::Frame,
+    id::leaves_room,
     published::Published,
     scan::Tables,
     topic::index_names,
@@ -45,15 +46,20 @@ pub(crate) enum Command {
     Expire(Vec<(Vec<u8>, Scru128Id)>, mpsc::SyncSender<Result<()>>),
     /// Delete CAS content no frame references, written before the cutoff.
     SweepCas(SystemTime, mpsc::SyncSender<Result<usize>>),
+    /// Panics inside the commit, as a bug would.
+    #[cfg(test)]
+    Panic,
 }
 
 /// The state every commit uses.
 pub(crate) struct Writer {
     pub(crate) tables: Tables,
     pub(crate) expiry: Keyspace,
-    /// Holds the highest id ever issued, so ids keep rising after the newest
-    /// frames are removed or were ephemeral.
+    /// Holds the high-water mark, at or above every id ever issued, so ids
+    /// keep rising after the newest frames are removed or were ephemeral.
     pub(crate) meta: Keyspace,
+    /// The high-water mark as it is on disk.
+    pub(crate) mark: std::sync::Mutex<Option<Scru128Id>>,
     /// Checkpoints written with [`Command::Batch`].
     pub(crate) checkpoints: Keyspace,
     pub(crate) cas: Cas,
@@ -162,7 +168,12 @@ impl Writer {
 
 const HIGH_WATER: &[u8] = b"last_id";
 
-/// The highest id the store ever issued, as recorded with each batch.
+/// How far ahead of the id it covers a new high-water mark is set. After a
+/// restart within this time, new ids count up from the mark, a little
+/// ahead of the clock.
+const MARK_LEASE: Duration = Duration::from_secs(1);
+
+/// The high-water mark: at or above every id the store ever issued.
 pub(crate) fn high_water(meta: &Keyspace) -> Result<Option<Scru128Id>> {
     Ok(meta.get(HIGH_WATER)?.and_then(|v| <[u8; 16]>::try_from(&v[..]).ok()).map(Scru128Id::from_bytes))
 }
@@ -214,6 +225,8 @@ impl Batch<'_> {
                 self.acks.push(Ack::Batch(frames, reply));
             }
             Command::SweepCas(..) => {}
+            #[cfg(test)]
+            Command::Panic => panic!("a panic injected by a test"),
             Command::Remove(id, reply) => {
                 let result = self
                     .writer
@@ -239,7 +252,7 @@ impl Batch<'_> {
     /// thread, so a CAS sweep can never remove it between check and commit.
     fn append(&mut self, mut frame: Frame) -> Result<Frame> {
         self.check_payload(&frame)?;
-        frame.id = self.writer.published.next_id();
+        frame.id = self.writer.published.next_id()?;
         self.store(frame)
     }
 
@@ -253,7 +266,7 @@ impl Batch<'_> {
         let appended = frames
             .into_iter()
             .map(|mut frame| {
-                frame.id = self.writer.published.next_id();
+                frame.id = self.writer.published.next_id()?;
                 self.store(frame)
             })
             .collect::<Result<Vec<_>>>()?;
@@ -270,6 +283,10 @@ impl Batch<'_> {
         self.check_payload(&frame)?;
         if self.head.or(self.writer.published.head()).is_some_and(|head| frame.id <= head) {
             let reason = "its id is not above the newest frame of this store (import into a new store)";
+            return Err(StoreError::NotImportable { id: frame.id, reason });
+        }
+        if !leaves_room(frame.id) {
+            let reason = "its id is so near the top of the id space that later frames would have no ids left";
             return Err(StoreError::NotImportable { id: frame.id, reason });
         }
         self.writer.published.observe_id(frame.id);
@@ -308,16 +325,35 @@ impl Batch<'_> {
 
     fn commit(&mut self) -> Result<()> {
         let mut changes = std::mem::replace(&mut self.changes, self.writer.disk.changes());
-        let stored = !changes.is_empty();
-        // On open, new ids are clamped above the newest stored frame and the
-        // high-water mark: the mark is needed only when the newest id issued
-        // may not be stored, because it is ephemeral or a frame was removed.
-        let unstored = self.head_ephemeral || !self.gone.is_empty();
-        if unstored && let Some(head) = self.head.or_else(|| self.writer.published.head()) {
-            changes.insert((Table::Meta, &self.writer.meta), HIGH_WATER, head.to_bytes());
+        let mut sync = !changes.is_empty();
+        let mark = self.new_mark();
+        if let Some(mark) = mark {
+            changes.insert((Table::Meta, &self.writer.meta), HIGH_WATER, mark.to_bytes());
+            sync = true;
         }
-        // Only ephemeral frames: the high-water mark may wait for the next sync.
-        self.writer.disk.commit(changes, stored)
+        self.writer.disk.commit(changes, sync)?;
+        if mark.is_some() {
+            *self.writer.mark.lock().unwrap_or_else(|p| p.into_inner()) = mark;
+        }
+        Ok(())
+    }
+
+    /// A new high-water mark, when this batch hands out an id that may not
+    /// be stored (the newest frame is ephemeral, or was removed) and is
+    /// above the durable mark. On open, ids are clamped above the newest
+    /// stored frame and the mark, so the mark must be durable before such
+    /// an id reaches anyone, or a restart could issue it again. It is set
+    /// [`MARK_LEASE`] ahead, so a stream of ephemeral frames syncs it once
+    /// per lease and not once per batch.
+    fn new_mark(&self) -> Option<Scru128Id> {
+        let unstored = self.head_ephemeral || !self.gone.is_empty();
+        let head = self.head.or_else(|| self.writer.published.head()).filter(|_| unstored)?;
+        let durable = *self.writer.mark.lock().unwrap_or_else(|p| p.into_inner());
+        if durable.is_some_and(|mark| head <= mark) {
+            return None;
+        }
+        let ahead = head.timestamp().saturating_add(MARK_LEASE.as_millis() as u64);
+        Some(Scru128Id::try_from_fields(ahead, 0, 0, 0).ok().filter(|m| *m > head).unwrap_or(head))
     }
 
     /// Applies `last:<n>` retention once the batch is published. Trimming

@@ -62,6 +62,28 @@ fn bad_and_unknown_hashes() {
     rejects(&shell, &before, "{a: 1} | xs cas", &["no hash field"]);
 }
 
+/// Hashes ssri would parse but the store cannot use are refused by name,
+/// from the argument, the pipeline and a dump, and the plugin lives on.
+#[test]
+fn unusable_hashes() {
+    let (shell, before) = store();
+    let good = "sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=";
+    let six = [good; 6].join(" ");
+    let mixed = format!("{good} sha1-2jmj7l5rSw0yVb/vlWAYkK/YBwk=");
+    for hash in ["sha256-!!!", "", "sha1-2jmj7l5rSw0yVb/vlWAYkK/YBwk=", six.as_str(), mixed.as_str()] {
+        rejects(&shell, &before, &format!("xs cas '{hash}'"), &["invalid hash"]);
+        rejects(&shell, &before, &format!("{{hash: '{hash}'}} | xs cas"), &["invalid hash"]);
+        // The same shell (and plugin) still answers afterwards.
+        let script = format!("try {{ xs cas '{hash}' }} catch {{|e| $e.msg }}; xs last keep | xs cas");
+        assert_eq!(shell.json(&script), json!("keep"), "{hash:?}");
+    }
+    let dump = shell.dir.path().join("dump");
+    std::fs::create_dir_all(dump.join("cas")).unwrap();
+    let line = json!({"topic": "t", "id": "03amo4vrpq0xs2alqicv0426b", "hash": "sha256-!!!"});
+    std::fs::write(dump.join("frames.jsonl"), format!("{line}\n")).unwrap();
+    rejects(&shell, &before, "xs import dump", &["invalid hash", "sha256-!!!"]);
+}
+
 #[test]
 fn meta_must_be_a_record() {
     let (shell, before) = store();

@@ -9,6 +9,8 @@ mod client;
 mod common;
 mod concurrency;
 mod crash;
+mod hash;
+mod ids;
 mod import;
 mod lifecycle;
 mod processor_common;

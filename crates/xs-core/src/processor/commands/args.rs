@@ -37,9 +37,7 @@ pub(super) fn id_flag(
 
 /// A hash argument.
 pub(super) fn hash(arg: &Spanned<String>) -> Result<Integrity, ShellError> {
-    let bad = || store_error(StoreError::InvalidHash { hash: arg.item.clone() }, arg.span);
-    let hash: Integrity = arg.item.trim().parse().map_err(|_| bad())?;
-    if hash.hashes.is_empty() { Err(bad()) } else { Ok(hash) }
+    crate::hash::parse(&arg.item).map_err(|e| store_error(e, arg.span))
 }
 
 /// `--ttl`: a TTL string, or a duration (`1hr` is `time:3600000`).
