@@ -1,11 +1,15 @@
 //! `xs cat -f` and `xs last -f`: live frames, ending on `first n`, on a
 //! limit, and on Ctrl-C, each within a deadline.
 
-use std::{process::Command, time::Duration};
+use std::{
+    process::Command,
+    thread,
+    time::{Duration, Instant},
+};
 
 use serde_json::json;
 
-use crate::common::{DEADLINE, Shell};
+use crate::common::{Background, DEADLINE, Shell};
 
 /// Prints each frame as a JSON line as it arrives.
 const PRINT: &str = "each {|f| print ($f | to json -r); $f }";
@@ -90,4 +94,59 @@ fn last_follow_gives_the_newest_then_new_ones() {
     shell.json("xs append other; xs append clip --meta {n: 3}");
     assert_eq!(follower.json_line(WAIT)["meta"], json!({"n": 3}));
     assert!(follower.wait(DEADLINE).status.success());
+}
+
+/// After a warm-up follow, prints the plugin's pid and thread count as
+/// JSON, abandons 1,000 follows of a topic that receives nothing live
+/// (`first 1` takes its one stored frame), prints `looped`, and stays.
+const ABANDON: &str = r#"
+    xs cat -f -T quiet | first 1 | ignore
+    let pid = plugin list | where name == xs | get 0.pid
+    print ({pid: $pid, threads: (ls $"/proc/($pid)/task" | length), role: (xs status).role} | to json -r)
+    for _ in 1..1000 { xs cat -f -T quiet | first 1 | ignore }
+    print looped
+    sleep 1min
+"#;
+
+#[test]
+fn abandoned_follows_leave_no_thread_in_the_owner() {
+    let shell = Shell::new();
+    let nu = shell.spawn(&format!("xs append quiet | ignore; {ABANDON}"));
+    assert_threads_return(nu, "owner");
+}
+
+#[test]
+fn abandoned_follows_leave_no_thread_in_a_client() {
+    let shell = Shell::new();
+    let mut owner = shell.spawn("xs append quiet | to json -r | print; xs cat -f --new -T stop | first 1 | ignore");
+    owner.json_line(WAIT);
+    let nu = shell.spawn(ABANDON);
+    assert_threads_return(nu, "client");
+    shell.json("xs append stop");
+    assert!(owner.wait(DEADLINE).status.success());
+}
+
+/// Within a second of the loop, the plugin of `nu` (in `role`) has no
+/// more threads than after its warm-up follow.
+fn assert_threads_return(mut nu: Background, role: &str) {
+    let start = nu.json_line(WAIT);
+    assert_eq!(start["role"], role);
+    let pid = start["pid"].as_u64().expect("the plugin's pid");
+    let before = start["threads"].as_u64().expect("a thread count");
+    assert_eq!(nu.line(Duration::from_secs(240)), "looped");
+    let deadline = Instant::now() + Duration::from_secs(1);
+    let mut after = threads(pid);
+    while after > before && Instant::now() < deadline {
+        thread::sleep(Duration::from_millis(10));
+        after = threads(pid);
+    }
+    assert!(
+        after <= before,
+        "the {role}'s plugin had {before} threads before 1,000 abandoned follows, {after} a second after"
+    );
+}
+
+fn threads(pid: u64) -> u64 {
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).expect("the plugin is running");
+    tasks.count() as u64
 }
