@@ -7,18 +7,19 @@
 //! and ends the stream when it fired. An idle `xs cat -f` thus returns to
 //! the prompt within one tick of Ctrl-C.
 //!
-//! A consumer that stops (`| first 3`) is only noticed when the next frame
-//! is handed over, so such a read lingers until a matching frame arrives or
-//! Ctrl-C is pressed. One case cannot wait: when `nu` exits, the plugin
-//! must too (it may own the store), so the stream also ends once the
-//! process that started the plugin is gone.
+//! A consumer that stops (`| first 3`) is noticed the same way: the engine
+//! drops the stream, [`crate::consumer`] sees that in the protocol, and the
+//! next tick ends the read, so an abandoned follow of a quiet topic does not
+//! keep its thread. And when `nu` exits, the plugin must too (it may own the
+//! store), so the stream also ends once the process that started the plugin
+//! is gone.
 
 use std::time::Duration;
 
 use nu_protocol::{ListStream, PipelineData, Signals, Span, Value};
 use xs_core::{FollowOption, Frame, Next, PULSE, ReadOptions, THRESHOLD, TopicFilter, processor::value};
 
-use crate::{backend::FrameSource, error};
+use crate::{backend::FrameSource, consumer::Consumer, error};
 
 /// The longest a single poll waits before checking for Ctrl-C.
 const TICK: Duration = Duration::from_millis(50);
@@ -56,13 +57,23 @@ pub struct FrameStream {
     done: bool,
     /// The engine's process: the plugin's parent.
     parent: u32,
+    /// Whether the engine still reads this stream, learnt on the first `next()`.
+    consumer: Watch,
+}
+
+/// What is known of the stream's consumer.
+enum Watch {
+    /// Not yet asked: the stream has not been iterated.
+    Unknown,
+    /// The consumer, if the stream was served with one.
+    Known(Option<Consumer>),
 }
 
 impl FrameStream {
     /// A stream over `source`, keeping the `markers` asked for.
     pub fn new(source: FrameSource, signals: Signals, span: Span, detail: bool, markers: Markers) -> Self {
         let parent = std::os::unix::process::parent_id();
-        FrameStream { source, signals, span, detail, markers, done: false, parent }
+        FrameStream { source, signals, span, detail, markers, done: false, parent, consumer: Watch::Unknown }
     }
 
     /// As a command's output: a Nushell list stream.
@@ -71,9 +82,20 @@ impl FrameStream {
         PipelineData::list_stream(ListStream::new(self, span, signals), None)
     }
 
-    /// True once the engine exited (the plugin was handed to another parent).
-    fn engine_gone(&self) -> bool {
-        std::os::unix::process::parent_id() != self.parent
+    /// True once nobody waits for the next item: the user pressed Ctrl-C,
+    /// the engine dropped the stream, or the engine exited (the plugin was
+    /// handed to another parent).
+    fn abandoned(&self) -> bool {
+        let dropped = matches!(&self.consumer, Watch::Known(Some(consumer)) if consumer.gone());
+        self.signals.interrupted() || dropped || std::os::unix::process::parent_id() != self.parent
+    }
+
+    /// Learns the consumer on the first `next()`: nu-plugin iterates a
+    /// stream on the thread that wrote the response opening it.
+    fn watch(&mut self) {
+        if matches!(self.consumer, Watch::Unknown) {
+            self.consumer = Watch::Known(Consumer::of_this_thread());
+        }
     }
 
     fn wanted(&self, frame: &Frame) -> bool {
@@ -89,7 +111,8 @@ impl Iterator for FrameStream {
     type Item = Value;
 
     fn next(&mut self) -> Option<Value> {
-        while !self.done && !self.signals.interrupted() && !self.engine_gone() {
+        self.watch();
+        while !self.done && !self.abandoned() {
             match self.source.poll(TICK) {
                 Ok(Next::Frame(f)) if self.wanted(&f) => {
                     return Some(value::frame_to_value(&f, self.detail, self.span));

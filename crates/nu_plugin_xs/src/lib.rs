@@ -12,6 +12,7 @@
 mod args;
 mod backend;
 pub mod commands;
+mod consumer;
 mod dump;
 mod error;
 mod follow;
@@ -28,6 +29,7 @@ use std::{
 };
 
 pub use backend::{Backend, Role};
+pub use consumer::serve;
 use nu_plugin::{EngineInterface, EvaluatedCall, Plugin, PluginCommand};
 use nu_protocol::{LabeledError, Spanned};
 

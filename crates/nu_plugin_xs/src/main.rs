@@ -1,3 +1,3 @@
 fn main() {
-    nu_plugin::serve_plugin(&nu_plugin_xs::XsPlugin::default(), nu_plugin::MsgPackSerializer);
+    nu_plugin_xs::serve(&nu_plugin_xs::XsPlugin::default());
 }
