@@ -31,6 +31,7 @@ mod error;
 mod exchange;
 mod follow;
 mod frame;
+mod gate;
 mod id;
 #[cfg(feature = "processor")]
 #[expect(clippy::result_large_err, reason = "ShellError is Nushell's error type, returned by every Command::run")]
