@@ -45,6 +45,19 @@ impl Cas {
         Self { dir, inline, disk }
     }
 
+    /// Removes the temporary files of uploads that never finished (their
+    /// owner was killed mid-body): cacache writes content under `tmp/` and
+    /// renames it into place on commit. Call it only with the store lock
+    /// held, when no writer of this store can be running.
+    pub(crate) fn remove_temp_files(&self) {
+        for file in walk_files(&self.dir.join("tmp")) {
+            match std::fs::remove_file(&file) {
+                Ok(()) => tracing::debug!(file = %file.display(), "removed an unfinished upload"),
+                Err(e) => tracing::warn!(file = %file.display(), error = %e, "could not remove an unfinished upload"),
+            }
+        }
+    }
+
     /// Stores `bytes`, returning their hash.
     pub(crate) fn insert(&self, bytes: &[u8]) -> Result<Integrity> {
         if bytes.len() <= INLINE_MAX {

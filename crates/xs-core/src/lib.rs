@@ -31,6 +31,7 @@ mod error;
 mod exchange;
 mod follow;
 mod frame;
+mod gate;
 pub mod hash;
 mod id;
 #[cfg(feature = "processor")]

@@ -7,17 +7,60 @@
 //! elsewhere), let in-flight requests (appends) finish within
 //! [`DRAIN`], abort what is left, stop the processor (its handlers commit
 //! what they finished and record `.stopped`), then close the store.
+//!
+//! One client must not stall or starve the others, so every connection
+//! passes limits (all but the first in [`ServeOptions`]):
+//! - **Peer.** Its peer's uid (`SO_PEERCRED`) must be the owner's: a
+//!   socket made reachable by a loose directory mode still serves no one
+//!   else (`403`, then closed).
+//! - **Count.** At most [`ServeOptions::max_connections`] are served at
+//!   once; one more gets `503` and is closed. Refusals are answered by at
+//!   most 64 tasks at once, each for at most a second; past that refused
+//!   connections are closed unanswered, so a flood cannot exhaust
+//!   descriptors (`gate.rs`).
+//! - **Head time.** A request head must arrive whole within
+//!   [`ServeOptions::header_timeout`] of the connection's start (or of the
+//!   previous answer), else `408` and the connection closes. A connection
+//!   that sends nothing that long, fresh or idle after an answer, is
+//!   closed without a word (nothing was asked); a kept-alive client
+//!   notices before its next request.
+//! - **Head size.** A head over [`ServeOptions::max_header`] bytes (or with
+//!   over 100 headers) gets `431` and the connection closes. It also
+//!   bounds `xs-meta`, the base64 of an append's meta.
+//!
+//! Each refusal is logged (`warn`). Body reads have no deadline: a slow
+//! upload holds only its own connection.
 
 use std::{
-    future::Future, os::unix::net::UnixListener as StdListener, path::PathBuf, thread::JoinHandle, time::Duration,
+    future::Future,
+    io,
+    os::unix::net::UnixListener as StdListener,
+    path::PathBuf,
+    pin::Pin,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    task::{Context, Poll},
+    thread::JoinHandle,
+    time::Duration,
 };
 
-use hyper::{server::conn::http1, service::service_fn};
-use hyper_util::{rt::TokioIo, server::graceful::GracefulShutdown};
-use tokio::{net::UnixListener, sync::watch, task::JoinSet};
+use hyper::{StatusCode, server::conn::http1, service::service_fn};
+use hyper_util::{
+    rt::{TokioIo, TokioTimer},
+    server::graceful::GracefulShutdown,
+};
+use tokio::{
+    io::{AsyncRead, AsyncWrite, ReadBuf},
+    net::{UnixListener, UnixStream},
+    sync::{OwnedSemaphorePermit, watch},
+    task::JoinSet,
+};
 
 use crate::{
     error::Result,
+    gate::{Gate, refusal_response},
     service::Service,
     socket::{self, SocketFile},
     store::Store,
@@ -35,6 +78,19 @@ pub struct ServeOptions {
     /// larger ones are answered 413. Default: 1 GiB.
     #[builder(default = 1 << 30)]
     pub max_body: u64,
+    /// How long a client may take to send a request head (and how long a
+    /// kept-alive connection may stay idle); a late head gets 408.
+    /// Default: 10 s.
+    #[builder(default = Duration::from_secs(10))]
+    pub header_timeout: Duration,
+    /// The most connections served at once; one more gets 503. Default: 512.
+    #[builder(default = 512)]
+    pub max_connections: usize,
+    /// The largest request head (request line and headers), in bytes; a
+    /// larger one gets 431. Default: 64 KiB, as the client accepts for a
+    /// response head. At least 8 KiB is used.
+    #[builder(default = 64 * 1024)]
+    pub max_header: usize,
     /// Run the store's processor (its handlers) while serving. Default:
     /// on; every owner runs it. Off for a server that only relays.
     #[cfg(feature = "processor")]
@@ -109,6 +165,8 @@ impl Server {
         let listener = UnixListener::from_std(listener)?;
         let (stop, stopping) = watch::channel(false);
         let service = Service { store: store.clone(), max_body: options.max_body, stop: stopping };
+        let gate = Gate::new(&options, rustix::process::geteuid().as_raw());
+        let http = http(&options);
         let graceful = GracefulShutdown::new();
         let mut connections = JoinSet::new();
         tokio::pin!(shutdown);
@@ -116,7 +174,13 @@ impl Server {
             tokio::select! {
                 () = &mut shutdown => break,
                 accepted = listener.accept() => match accepted {
-                    Ok((stream, _)) => accept(&graceful, &mut connections, stream, service.clone()),
+                    Ok((stream, _)) => match gate.admit(&stream) {
+                        Ok(slot) => {
+                            let connection = Connection { stream, slot, service: service.clone() };
+                            accept(&http, &graceful, &mut connections, connection, &options);
+                        }
+                        Err(refusal) => gate.refuse(stream, refusal),
+                    },
                     Err(e) => backoff(e).await,
                 },
                 Some(_) = connections.join_next(), if !connections.is_empty() => {}
@@ -208,20 +272,126 @@ impl Drop for ServerHandle {
     }
 }
 
+/// The HTTP/1.1 settings every connection is served with.
+fn http(options: &ServeOptions) -> http1::Builder {
+    let mut http = http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(options.header_timeout)
+        .max_header_size(options.max_header.max(MIN_HEAD));
+    http
+}
+
+/// The smallest head limit used: hyper's smallest read buffer.
+const MIN_HEAD: usize = 8 * 1024;
+
+/// An admitted connection and what serves it.
+struct Connection {
+    stream: UnixStream,
+    /// Its place among [`ServeOptions::max_connections`], freed when it ends.
+    slot: OwnedSemaphorePermit,
+    service: Service,
+}
+
 fn accept(
+    http: &http1::Builder,
     graceful: &GracefulShutdown,
     connections: &mut JoinSet<()>,
-    stream: tokio::net::UnixStream,
-    service: Service,
+    connection: Connection,
+    options: &ServeOptions,
 ) {
-    let connection = http1::Builder::new()
-        .serve_connection(TokioIo::new(stream), service_fn(move |request| service.clone().handle(request)));
+    let Connection { stream, slot, service } = connection;
+    // A second descriptor of the socket, to answer 408 once hyper has given
+    // up on a late head (hyper closes without a word, and drops its stream).
+    let spare = rustix::io::dup(&stream).map(std::os::unix::net::UnixStream::from);
+    let asking = Arc::new(AtomicBool::new(false));
+    let io = TokioIo::new(Watched { stream, asking: asking.clone() });
+    let connection = http.serve_connection(io, service_fn(move |request| service.clone().handle(request)));
     let connection = graceful.watch(connection);
+    let (timeout, max_header) = (options.header_timeout, options.max_header);
     connections.spawn(async move {
-        if let Err(e) = connection.await {
-            tracing::debug!(error = %e, "connection ended with an error");
+        match connection.await {
+            Ok(()) => {}
+            // Idle past the timeout with no request begun: closed silently.
+            Err(e) if e.is_timeout() && !asking.load(Ordering::Relaxed) => {}
+            Err(e) if e.is_timeout() => {
+                tracing::warn!("a client did not send its request head within {timeout:?}: answered 408");
+                if let Ok(spare) = spare {
+                    answer_late_head(&spare);
+                }
+            }
+            Err(e) if e.is_parse_too_large() => {
+                tracing::warn!("a request head over {max_header} bytes or 100 headers: answered 431");
+            }
+            Err(e) => tracing::debug!(error = %e, "connection ended with an error"),
         }
+        drop(slot);
     });
+}
+
+/// Writes a 408 on a connection hyper has left (best effort: the socket is
+/// non-blocking, and a client that stalled has room for a few bytes).
+fn answer_late_head(mut stream: &std::os::unix::net::UnixStream) {
+    let response = refusal_response(StatusCode::REQUEST_TIMEOUT, "the request head took too long\n");
+    let _ = std::io::Write::write_all(&mut stream, response.as_bytes());
+    let _ = stream.shutdown(std::net::Shutdown::Both);
+}
+
+/// A connection's stream that tells whether the client has begun a request
+/// since the last answer: bytes came in since bytes last went out. hyper's
+/// head timeout fails an idle connection as it fails a slow head; only the
+/// slow head is owed a 408.
+struct Watched {
+    stream: UnixStream,
+    asking: Arc<AtomicBool>,
+}
+
+impl AsyncRead for Watched {
+    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        let before = buf.filled().len();
+        let polled = Pin::new(&mut self.stream).poll_read(cx, buf);
+        if buf.filled().len() > before {
+            self.asking.store(true, Ordering::Relaxed);
+        }
+        polled
+    }
+}
+
+impl AsyncWrite for Watched {
+    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        let polled = Pin::new(&mut self.stream).poll_write(cx, buf);
+        self.answered(&polled);
+        polled
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let polled = Pin::new(&mut self.stream).poll_write_vectored(cx, bufs);
+        self.answered(&polled);
+        polled
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.stream.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.stream).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.stream).poll_shutdown(cx)
+    }
+}
+
+impl Watched {
+    fn answered(&self, polled: &Poll<io::Result<usize>>) {
+        if matches!(polled, Poll::Ready(Ok(n)) if *n > 0) {
+            self.asking.store(false, Ordering::Relaxed);
+        }
+    }
 }
 
 /// An accept error (out of descriptors, mostly): log it and give the

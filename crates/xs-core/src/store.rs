@@ -107,6 +107,7 @@ impl Store {
         let keyspaces = [&tables.stream, &tables.index, &expiry, &meta, &checkpoints, &cas_inline];
         let disk = Disk::open(db.clone(), path.join("wal"), keyspaces, durability == Durability::Sync)?;
         let cas = Cas::new(path.join("cas"), cas_inline, disk.clone());
+        cas.remove_temp_files();
         let head = tables.last_id()?;
         let mark = crate::writer::high_water(&meta)?;
         let floor = head.max(mark);

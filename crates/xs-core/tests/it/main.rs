@@ -27,5 +27,6 @@ mod processor_restart;
 mod processor_scripts;
 mod read;
 mod server;
+mod server_limits;
 mod takeover;
 mod ttl;
