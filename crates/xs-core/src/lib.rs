@@ -32,6 +32,7 @@ mod exchange;
 mod follow;
 mod frame;
 mod id;
+mod journal;
 #[cfg(feature = "processor")]
 #[expect(clippy::result_large_err, reason = "ShellError is Nushell's error type, returned by every Command::run")]
 pub mod processor;

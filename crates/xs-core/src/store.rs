@@ -91,12 +91,7 @@ impl Store {
     pub fn open(path: impl Into<PathBuf>, durability: Durability) -> Result<Store> {
         let path = path.into();
         create_private_dir(&path)?;
-        let db = Database::builder(path.join("fjall")).worker_threads(2).manual_journal_persist(true).open().map_err(
-            |e| match e {
-                fjall::Error::Locked => StoreError::Locked { path: path.clone() },
-                e => e.into(),
-            },
-        )?;
+        let db = open_database(&path)?;
         let keyspace = |name: &str| db.keyspace(name, KeyspaceCreateOptions::default);
         let tables = Tables { db: db.clone(), stream: keyspace("stream")?, index: keyspace("topic_index")? };
         let expiry: Keyspace = keyspace("expiry")?;
@@ -425,6 +420,25 @@ fn check_meta(meta: &serde_json::Value) -> Result<()> {
 }
 
 /// Creates the store directory readable by its owner only.
+/// Opens fjall in `<store>/fjall`. When its journal ends in a batch that
+/// parses but does not check, as a power cut can leave it, the journal is
+/// cut there and fjall opened again: the WAL, replayed next, holds every
+/// commit the cut takes (see journal.rs).
+fn open_database(path: &Path) -> Result<Database> {
+    let open = || Database::builder(path.join("fjall")).worker_threads(2).manual_journal_persist(true).open();
+    let db = match open() {
+        Err(fjall::Error::JournalRecovery(reason)) => match crate::journal::cut_damaged_tail(path)? {
+            Some(_) => open(),
+            None => Err(fjall::Error::JournalRecovery(reason)),
+        },
+        other => other,
+    };
+    db.map_err(|e| match e {
+        fjall::Error::Locked => StoreError::Locked { path: path.to_path_buf() },
+        e => e.into(),
+    })
+}
+
 fn create_private_dir(path: &Path) -> Result<()> {
     use std::os::unix::fs::DirBuilderExt;
     if !path.exists() {
