@@ -439,16 +439,29 @@ fn open_database(path: &Path) -> Result<Database> {
     })
 }
 
+/// Creates the store directory `path` readable by its owner only (0700), or
+/// checks that an existing one is: a store holds every payload appended to
+/// it, so one that group or others can reach is refused, not tightened
+/// behind its owner's back. An empty directory (a fresh temporary one, say)
+/// holds no store yet: it becomes one, 0700, as a new directory does.
 fn create_private_dir(path: &Path) -> Result<()> {
-    use std::os::unix::fs::DirBuilderExt;
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
     if !path.exists() {
         std::fs::DirBuilder::new().recursive(true).mode(0o700).create(path)?;
     }
-    if !path.is_dir() {
+    let metadata = std::fs::metadata(path)?;
+    if !metadata.is_dir() {
         return Err(StoreError::Io(std::io::Error::new(
             std::io::ErrorKind::NotADirectory,
             format!("{} is not a directory", path.display()),
         )));
     }
-    Ok(())
+    let mode = metadata.permissions().mode() & 0o777;
+    if mode & 0o077 == 0 {
+        return Ok(());
+    }
+    if std::fs::read_dir(path)?.next().is_some() {
+        return Err(StoreError::Unprotected { path: path.to_path_buf(), mode });
+    }
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700)).map_err(Into::into)
 }

@@ -11,6 +11,7 @@ mod concurrency;
 mod crash;
 mod import;
 mod lifecycle;
+mod permissions;
 mod processor_common;
 mod processor_crash;
 mod processor_engine;
