@@ -6,7 +6,8 @@
 //! it durable: an append with a payload costs one sync, not two. Larger
 //! payloads go to cacache under `<store>/cas`, and since cacache never
 //! syncs, we fsync the content file and its directories before handing out
-//! the hash.
+//! the hash; cacache also creates them under the process umask, so the
+//! same pass makes the file 0600 and the directories 0700.
 //!
 //! Either way the contract is the same: hash in, identical bytes out, durable
 //! before the frame referencing it is acknowledged. Inline values carry the
@@ -163,20 +164,41 @@ impl Cas {
         Some(self.dir.join("content-v2").join("sha256").join(&hex[..2]).join(&hex[2..4]).join(&hex[4..]))
     }
 
-    /// Makes a freshly written content file and its directories durable.
+    /// Makes a freshly written content file and its directories durable,
+    /// and private: the file 0600 and every directory from it up to the
+    /// CAS's root 0700, whatever the umask cacache created them under.
     fn sync_content(&self, hash: &Integrity) -> Result<()> {
         let path = self.content_path(hash).ok_or_else(|| StoreError::HashNotFound(hash.to_string()))?;
-        File::open(&path)?.sync_all()?;
+        sync_private(&path, 0o600)?;
         let mut dir = path.parent();
         while let Some(d) = dir {
-            File::open(d)?.sync_all()?;
+            sync_private(d, 0o700)?;
             if d == self.dir {
                 break;
             }
             dir = d.parent();
         }
-        Ok(())
+        // Where cacache writes content before moving it into place: made
+        // private, but not synced, as nothing durable lives there.
+        private(&File::open(self.dir.join("tmp"))?, 0o700).map_err(Into::into)
     }
+}
+
+/// Syncs the file or directory at `path`, made [`private`] with `mode`.
+fn sync_private(path: &Path, mode: u32) -> io::Result<()> {
+    let file = File::open(path)?;
+    private(&file, mode)?;
+    file.sync_all()
+}
+
+/// Gives `file` the permission bits `mode` if it has others (one `fstat`,
+/// and an `fchmod` only the first time).
+fn private(file: &File, mode: u32) -> io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    if file.metadata()?.permissions().mode() & 0o777 != mode {
+        file.set_permissions(std::fs::Permissions::from_mode(mode))?;
+    }
+    Ok(())
 }
 
 /// Streams a payload into the CAS: buffered while small (then stored inline),

@@ -19,6 +19,18 @@ pub enum StoreError {
         /// The store directory.
         path: PathBuf,
     },
+    /// An existing, non-empty store directory that other users may read or
+    /// enter: it holds every payload, so it is refused rather than tightened
+    /// silently.
+    #[error(
+        "store {path} has mode {mode:03o}, which lets other users at its payloads; run `chmod 700 {path}` and open it again"
+    )]
+    Unprotected {
+        /// The store directory.
+        path: PathBuf,
+        /// Its permission bits.
+        mode: u32,
+    },
     /// The store was closed while the call was in flight.
     #[error("the store is closed")]
     Closed,

@@ -34,6 +34,7 @@ mod frame;
 mod gate;
 pub mod hash;
 mod id;
+mod journal;
 #[cfg(feature = "processor")]
 #[expect(clippy::result_large_err, reason = "ShellError is Nushell's error type, returned by every Command::run")]
 pub mod processor;

@@ -255,6 +255,7 @@ impl Wal {
             create(&path)?;
         }
         let file = OpenOptions::new().read(true).write(true).open(&path)?;
+        private(&file)?;
         let mut bytes = Vec::new();
         std::io::Read::read_to_end(&mut &file, &mut bytes)?;
         let mut wal = Self { path, file, size: bytes.len() as u64, state: Mutex::new(State::new(0, 0)) };
@@ -379,10 +380,13 @@ fn written_with_dsync(_: &File, _: u64, _: &[u8], _: &[u8]) -> std::io::Result<u
 }
 
 /// Writes a WAL of [`SIZE`] zeros after a header of epoch 0 beside `path`,
-/// syncs it, and moves it into place, so a crash never leaves one half made.
+/// readable by its owner only, syncs it, and moves it into place, so a crash
+/// never leaves one half made.
 fn create(path: &Path) -> Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
     let partial = path.with_extension("partial");
-    let file = File::create(&partial)?;
+    // 0600: the WAL holds payloads (inline ones, and frames' meta).
+    let file = OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&partial)?;
     let mut bytes = vec![0; SIZE as usize];
     bytes[..HEADER as usize].copy_from_slice(&header(0));
     file.write_all_at(&bytes, 0)?;
@@ -390,6 +394,15 @@ fn create(path: &Path) -> Result<()> {
     std::fs::rename(&partial, path)?;
     if let Some(dir) = path.parent() {
         File::open(dir)?.sync_all()?;
+    }
+    Ok(())
+}
+
+/// Makes a WAL made before WALs were created 0600 readable by its owner only.
+fn private(file: &File) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    if file.metadata()?.permissions().mode() & 0o777 != 0o600 {
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
     }
     Ok(())
 }

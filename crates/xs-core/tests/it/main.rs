@@ -13,6 +13,7 @@ mod hash;
 mod ids;
 mod import;
 mod lifecycle;
+mod permissions;
 mod processor_common;
 mod processor_crash;
 mod processor_engine;

@@ -313,6 +313,8 @@ fn socket_is_private_and_store_dir_not_world_writable() {
 #[test]
 fn stale_socket_is_replaced_live_one_is_not() {
     let dir = tempfile::tempdir().unwrap();
+    // A store dir is 0700 (a non-empty one open to others is refused).
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
     let sock = dir.path().join("sock");
     drop(std::os::unix::net::UnixListener::bind(&sock).unwrap()); // a dead owner's file
     let store = Store::new(dir.path()).unwrap();
