@@ -12,6 +12,11 @@
 //! The supervisor never runs a script itself: preparing one (which may
 //! loop forever) happens on the instance's thread, so a bad script can
 //! only ever stall itself.
+//!
+//! Frames imported inert (a dump's scripts, see
+//! [`Store::import`](crate::Store::import)) are dropped before they reach
+//! the history or the modules: what a dump holds never runs unless its
+//! import was asked to trust it.
 
 use std::{
     collections::HashMap,
