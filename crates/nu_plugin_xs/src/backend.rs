@@ -7,7 +7,7 @@
 
 use std::{io::Read, path::Path, time::Duration};
 
-use xs_core::{Connection, Follow, Frame, Integrity, Next, ReadOptions, Result, Scru128Id, ServeOptions};
+use xs_core::{Connection, Follow, Frame, Integrity, Next, ReadOptions, Result, Scripts, Scru128Id, ServeOptions};
 
 pub use xs_core::Role;
 
@@ -132,14 +132,15 @@ impl Backend {
         self.connection.last(topic, n)
     }
 
-    /// Stores `frame` as it is, id included (the other half of an export).
+    /// Stores `frame` as it is, id included (the other half of an export);
+    /// with [`Scripts::Inert`] a script frame is stored but never runs.
     ///
     /// # Errors
     ///
     /// The store refuses an id not above its newest, or an ephemeral frame;
     /// [`xs_core::StoreError::HashNotFound`] when its payload is missing.
-    pub fn import(&self, frame: Frame) -> Result<Frame> {
-        self.connection.import(frame)
+    pub fn import(&self, frame: Frame, scripts: Scripts) -> Result<Frame> {
+        self.connection.import_with(frame, scripts)
     }
 
     /// Starts a read.

@@ -13,6 +13,11 @@
 //! then the frames with their ids. Nothing is imported unless every
 //! payload is present and intact. A frame already in the store unchanged is
 //! skipped, so an interrupted import can be run again to finish it.
+//!
+//! A dump may come from anyone: its handlers, generators and modules are
+//! stored inert ([`Scripts::Inert`], see `Store::import`) and never run,
+//! unless the import is asked to trust them ([`Scripts::Run`],
+//! `xs import --with-scripts`).
 
 use std::{
     fs::{self, File},
@@ -22,7 +27,7 @@ use std::{
 };
 
 use nu_protocol::Signals;
-use xs_core::{Frame, Integrity, Next, ReadOptions, Result, StoreError};
+use xs_core::{Frame, Integrity, Next, ReadOptions, Result, Scripts, StoreError};
 
 use crate::backend::Backend;
 
@@ -72,14 +77,15 @@ pub fn export(backend: &Backend, dir: &Path, signals: &Signals) -> Result<Summar
     Ok(summary)
 }
 
-/// Stores the dump in `dir` into `backend`, keeping ids and bytes.
+/// Stores the dump in `dir` into `backend`, keeping ids and bytes;
+/// `scripts` says whether its handlers, generators and modules may run.
 ///
 /// # Errors
 ///
 /// A missing or damaged payload, a malformed line (both before any frame
 /// is stored), a frame the store refuses (an id not above its newest);
 /// io and store errors.
-pub fn import(backend: &Backend, dir: &Path) -> Result<Summary> {
+pub fn import(backend: &Backend, dir: &Path, scripts: Scripts) -> Result<Summary> {
     let frames = read_frames(dir)?;
     let mut summary = Summary::default();
     let mut stored = std::collections::HashSet::new();
@@ -91,7 +97,7 @@ pub fn import(backend: &Backend, dir: &Path) -> Result<Summary> {
     }
     for frame in frames {
         if backend.get(&frame.id)?.as_ref() != Some(&frame) {
-            backend.import(frame)?;
+            backend.import(frame, scripts)?;
             summary.frames += 1;
         }
     }

@@ -39,6 +39,7 @@ pub fn invalid(message: impl Into<String>, label: impl Into<String>, span: Span)
 fn label(error: &StoreError) -> &'static str {
     match error {
         StoreError::InvalidTopic { .. } => "invalid topic",
+        StoreError::ReservedTopic { .. } => "reserved for the runtime",
         StoreError::InvalidTtl { .. } => "invalid TTL",
         StoreError::InvalidId { .. } => "invalid id",
         StoreError::InvalidHash { .. } => "invalid hash",
@@ -55,6 +56,9 @@ fn help(error: &StoreError) -> Option<&'static str> {
     Some(match error {
         StoreError::InvalidTopic { .. } => {
             "a topic is 1-255 bytes of letters, digits, '_', '-' and '.', starting with a letter or '_', e.g. clip.add"
+        }
+        StoreError::ReservedTopic { .. } => {
+            "topics under xs. record what the runtime did; register a handler with xs.handler.<name>.register"
         }
         StoreError::InvalidTtl { .. } => "use forever, ephemeral, time:<ms>, last:<n>, or a duration such as 1hr",
         StoreError::InvalidId { .. } => "ids are 25-character scru128 strings, as in the id column of `xs cat`",

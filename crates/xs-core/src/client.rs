@@ -21,7 +21,8 @@ use crate::{
     read::ReadOptions,
     remote_reader::RemoteReader,
     route::json_kind,
-    topic::{TopicFilter, validate_topic},
+    store::Scripts,
+    topic::{TopicFilter, validate_append_topic},
 };
 
 /// How long a (non-follow) request may wait for its answer.
@@ -83,7 +84,7 @@ impl Client {
     /// when the owner cannot be reached and [`StoreError::Remote`] when it
     /// refuses (a payload over its size limit is a 413).
     pub fn append(&self, frame: Frame, mut payload: impl Read) -> Result<Frame> {
-        validate_topic(&frame.topic)?;
+        validate_append_topic(&frame.topic)?;
         let mut headers = Vec::new();
         if let Some(meta) = &frame.meta {
             if let Some(kind) = json_kind(meta) {
@@ -203,15 +204,30 @@ impl Client {
         RemoteReader::new(response.body)
     }
 
-    /// Stores `frame` as it is, id included (the other half of an export).
+    /// Stores `frame` as it is, id included (the other half of an export);
+    /// scripts are stored inert, as by [`Store::import`](crate::Store::import).
     ///
     /// # Errors
     ///
     /// [`StoreError::Remote`] when the owner refuses it.
     pub fn import(&self, frame: &Frame) -> Result<Frame> {
+        self.import_with(frame, Scripts::Inert)
+    }
+
+    /// [`Client::import`], choosing whether imported scripts may run
+    /// (`POST /import?with_scripts=true`).
+    ///
+    /// # Errors
+    ///
+    /// As [`Client::import`].
+    pub fn import_with(&self, frame: &Frame, scripts: Scripts) -> Result<Frame> {
         let json = serde_json::to_vec(frame).map_err(|e| malformed(&e))?;
+        let target = match scripts {
+            Scripts::Inert => "/import",
+            Scripts::Run => "/import?with_scripts=true",
+        };
         let request =
-            Request { method: "POST", target: "/import".into(), headers: Vec::new(), payload: Payload::Bytes(&json) };
+            Request { method: "POST", target: target.into(), headers: Vec::new(), payload: Payload::Bytes(&json) };
         self.call(request)?.json()
     }
 

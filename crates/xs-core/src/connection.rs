@@ -31,7 +31,7 @@ use crate::{
     read::ReadOptions,
     server::{SOCKET, ServeOptions, Server, ServerHandle},
     socket,
-    store::Store,
+    store::{Scripts, Store},
 };
 
 /// How long a taker waits for another process that holds the store's lock
@@ -239,15 +239,25 @@ impl Connection {
         })
     }
 
-    /// Stores `frame` with its id (the other half of an export).
+    /// Stores `frame` with its id (the other half of an export); scripts
+    /// are stored inert (see [`Store::import`]).
     ///
     /// # Errors
     ///
     /// As [`Store::import`] and [`Client::import`].
     pub fn import(&self, frame: Frame) -> Result<Frame> {
+        self.import_with(frame, Scripts::Inert)
+    }
+
+    /// [`Connection::import`], choosing whether imported scripts may run.
+    ///
+    /// # Errors
+    ///
+    /// As [`Connection::import`].
+    pub fn import_with(&self, frame: Frame, scripts: Scripts) -> Result<Frame> {
         self.call(|backend| match backend {
-            Backend::Owner(owner) => owner.store.import(frame.clone()),
-            Backend::Client(client) => client.import(&frame),
+            Backend::Owner(owner) => owner.store.import_with(frame.clone(), scripts),
+            Backend::Client(client) => client.import_with(&frame, scripts),
         })
     }
 

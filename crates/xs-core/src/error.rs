@@ -48,6 +48,15 @@ pub enum StoreError {
         /// Which rule it breaks.
         reason: &'static str,
     },
+    /// A topic under `xs.` that belongs to the runtime (see
+    /// [`validate_append_topic`](crate::validate_append_topic)).
+    #[error("topic {topic:?} is reserved for the runtime: {reason}")]
+    ReservedTopic {
+        /// The refused topic.
+        topic: String,
+        /// Which topics are allowed instead.
+        reason: &'static str,
+    },
     /// A TTL string that does not parse.
     #[error("invalid TTL {ttl:?}: expected forever, ephemeral, time:<ms> or last:<n> (n >= 1)")]
     InvalidTtl {
@@ -150,6 +159,7 @@ impl StoreError {
         matches!(
             self,
             Self::InvalidTopic { .. }
+                | Self::ReservedTopic { .. }
                 | Self::InvalidTtl { .. }
                 | Self::InvalidId { .. }
                 | Self::InvalidHash { .. }

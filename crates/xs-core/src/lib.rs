@@ -72,6 +72,6 @@ pub use remote_reader::RemoteReader;
 pub use scru128::Scru128Id;
 pub use server::{DRAIN, SOCKET, ServeOptions, Server, ServerHandle, serve};
 pub use ssri::Integrity;
-pub use store::{Durability, Store};
-pub use topic::{MAX_TOPIC_LEN, Pattern, TopicFilter, validate_topic};
+pub use store::{Durability, Scripts, Store};
+pub use topic::{MAX_TOPIC_LEN, Pattern, TopicFilter, validate_append_topic, validate_import_topic, validate_topic};
 pub use ttl::TTL;

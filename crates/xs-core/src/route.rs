@@ -17,7 +17,8 @@ use crate::{
     error::StoreError,
     query::{self, BadParam},
     read::ReadOptions,
-    topic::validate_topic,
+    store::Scripts,
+    topic::validate_append_topic,
     ttl::TTL,
     wire::Format,
 };
@@ -39,8 +40,9 @@ pub(crate) enum Route {
     Get { id: Scru128Id, with_timestamp: bool },
     /// `DELETE /<id>`.
     Remove(Scru128Id),
-    /// `POST /import`: the body is one frame's JSON.
-    Import,
+    /// `POST /import[?with_scripts=true]`: the body is one frame's JSON;
+    /// scripts are imported inert unless `with_scripts` says otherwise.
+    Import(Scripts),
     /// `GET /version`.
     Version,
 }
@@ -76,7 +78,7 @@ pub(crate) fn route(parts: &Parts) -> Result<Route, Reject> {
         (&Method::GET, "/") => read(&params, &parts.headers, with_timestamp),
         (&Method::GET, "/last") => last(None, &params, with_timestamp),
         (&Method::POST, "/cas") => Ok(Route::CasPost),
-        (&Method::POST, "/import") => Ok(Route::Import),
+        (&Method::POST, "/import") => Ok(Route::Import(scripts(&params)?)),
         (&Method::GET, p) if p.starts_with("/last/") => last(Some(segment(p, "/last/")?), &params, with_timestamp),
         (&Method::GET, p) if p.starts_with("/cas/") => Ok(Route::CasGet(hash(&segment(p, "/cas/")?)?)),
         (&Method::POST, p) if p.starts_with("/append/") => {
@@ -108,10 +110,22 @@ fn append(
     headers: &HeaderMap,
     with_timestamp: bool,
 ) -> Result<Route, Reject> {
-    validate_topic(&topic)?;
+    validate_append_topic(&topic)?;
     let ttl = params.get("ttl").map(|v| TTL::from_str(v)).transpose()?;
     let meta = headers.get("xs-meta").map(|v| meta(v.as_bytes())).transpose()?;
     Ok(Route::Append { topic, ttl, meta, with_timestamp })
+}
+
+/// `with_scripts` of `/import`: `true` (or no value) runs imported scripts;
+/// absent or `false` imports them inert.
+fn scripts(params: &HashMap<String, String>) -> Result<Scripts, Reject> {
+    match params.get("with_scripts").map(String::as_str) {
+        None | Some("false") => Ok(Scripts::Inert),
+        Some("true" | "") => Ok(Scripts::Run),
+        Some(other) => {
+            Err(Reject::BadRequest(format!("invalid query parameter with_scripts={other:?}: expected true or false")))
+        }
+    }
 }
 
 /// The `xs-meta` header: base64 of a JSON object.
@@ -178,6 +192,8 @@ mod tests {
         ));
         assert!(matches!(parse(Method::GET, &format!("/{}", scru128::new())), Ok(Route::Get { .. })));
         assert!(matches!(parse(Method::PUT, "/"), Err(Reject::NotFound)));
+        assert!(matches!(parse(Method::POST, "/import"), Ok(Route::Import(Scripts::Inert))));
+        assert!(matches!(parse(Method::POST, "/import?with_scripts=true"), Ok(Route::Import(Scripts::Run))));
     }
 
     #[test]
@@ -189,6 +205,9 @@ mod tests {
             (Method::POST, "/append/a?ttl=soon"),
             (Method::GET, "/cas/sha256-%%%"),
             (Method::GET, "/?limit=x"),
+            (Method::POST, "/append/xs.pulse"),
+            (Method::POST, "/append/xs.handler.h.active"),
+            (Method::POST, "/import?with_scripts=maybe"),
         ] {
             assert!(matches!(parse(method, uri), Err(Reject::BadRequest(_))), "{uri}");
         }

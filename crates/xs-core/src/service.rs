@@ -20,7 +20,7 @@ use crate::{
     read::{FollowOption, ReadOptions},
     response::{self, Body},
     route::{Reject, Route, route},
-    store::Store,
+    store::{Scripts, Store},
     ttl::TTL,
     upload::{UploadError, Uploaded, upload},
     wire::{Format, frame_json},
@@ -92,7 +92,7 @@ impl Service {
             Route::CasPost => self.cas_post(body).await,
             Route::Get { id, with_timestamp } => self.get(id, with_timestamp).await,
             Route::Remove(id) => self.remove(id).await,
-            Route::Import => self.import(body).await,
+            Route::Import(scripts) => self.import(body, scripts).await,
         }
     }
 
@@ -167,7 +167,7 @@ impl Service {
         Ok(response::empty(StatusCode::NO_CONTENT))
     }
 
-    async fn import(&self, body: Incoming) -> Handled {
+    async fn import(&self, body: Incoming, scripts: Scripts) -> Handled {
         let bytes = match Limited::new(body, MAX_JSON).collect().await {
             Ok(collected) => collected.to_bytes(),
             Err(e) => {
@@ -183,7 +183,7 @@ impl Service {
             return Err(Failure::Status(StatusCode::BAD_REQUEST, "an ephemeral frame cannot be imported".into()));
         }
         let store = self.store.clone();
-        let frame = blocking(move || store.import(frame)).await?;
+        let frame = blocking(move || store.import_with(frame, scripts)).await?;
         Ok(json(&frame, false))
     }
 }

@@ -27,7 +27,7 @@ use crate::{
     reader::Reader,
     scan::Tables,
     sweep::Sweeper,
-    topic::{TopicFilter, validate_topic},
+    topic::{TopicFilter, is_script_topic, validate_append_topic, validate_import_topic, validate_topic},
     wal::Disk,
     writer::{Command, Writer},
 };
@@ -41,6 +41,18 @@ pub enum Durability {
     /// Appends are written to the OS but not synced: a bulk-load mode that
     /// survives a process crash but not a power loss.
     Buffered,
+}
+
+/// Whether [`Store::import_with`] lets the processor run what it imports.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Scripts {
+    /// Imported handlers, generators and modules are stored inert: history
+    /// to read, never run (the default: a dump may come from anyone).
+    #[default]
+    Inert,
+    /// They count as if appended here: the processor runs them, now and at
+    /// every later start, with the owner's rights.
+    Run,
 }
 
 /// A handle on an open store.
@@ -145,8 +157,11 @@ impl Store {
     ///
     /// # Errors
     ///
-    /// [`StoreError::InvalidTopic`], [`StoreError::InvalidMeta`] (meta must be
-    /// an object), [`StoreError::InvalidHash`] (see [`crate::hash`]),
+    /// [`StoreError::InvalidTopic`], [`StoreError::ReservedTopic`] (under
+    /// `xs.` only the processor's in events may be appended, see
+    /// [`validate_append_topic`](crate::validate_append_topic)),
+    /// [`StoreError::InvalidMeta`] (meta must be an object),
+    /// [`StoreError::InvalidHash`] (see [`crate::hash`]),
     /// [`StoreError::HashNotFound`] (the payload is not in the
     /// CAS), [`StoreError::Closed`], or a storage error. On error nothing is
     /// written.
@@ -161,7 +176,7 @@ impl Store {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn append(&self, frame: Frame) -> Result<Frame> {
-        check_frame(&frame)?;
+        check_frame(&frame, validate_append_topic)?;
         self.inner.committer.request(|reply| Command::Append(frame, reply))
     }
 
@@ -188,7 +203,30 @@ impl Store {
     /// ```
     pub fn append_batch(&self, frames: Vec<Frame>, checkpoint: Option<Checkpoint>) -> Result<Vec<Frame>> {
         for frame in &frames {
-            check_frame(frame)?;
+            check_frame(frame, validate_append_topic)?;
+        }
+        self.inner.committer.request(|reply| Command::Batch(frames, checkpoint, reply))
+    }
+
+    /// [`Store::append`] for the runtime itself, which records what
+    /// happened under `xs.` (lifecycle out events, `.restarting`): every
+    /// check but the reserved topics. Topics a script chose never come
+    /// this way unchecked (see `processor::outbox`).
+    #[cfg(feature = "processor")]
+    pub(crate) fn append_runtime(&self, frame: Frame) -> Result<Frame> {
+        check_frame(&frame, validate_topic)?;
+        self.inner.committer.request(|reply| Command::Append(frame, reply))
+    }
+
+    /// [`Store::append_batch`] for the runtime (see [`Store::append_runtime`]).
+    #[cfg(feature = "processor")]
+    pub(crate) fn append_batch_runtime(
+        &self,
+        frames: Vec<Frame>,
+        checkpoint: Option<Checkpoint>,
+    ) -> Result<Vec<Frame>> {
+        for frame in &frames {
+            check_frame(frame, validate_topic)?;
         }
         self.inner.committer.request(|reply| Command::Batch(frames, checkpoint, reply))
     }
@@ -208,16 +246,58 @@ impl Store {
     /// so an import goes into a new store, or one whose frames are all
     /// older; ids issued after it are above it.
     ///
+    /// A dump may come from anywhere, so its scripts never run: a frame the
+    /// processor would act on (a handler's register, a generator's spawn, a
+    /// module, and the rest of their lifecycles) is stored *inert*, which
+    /// the processor treats as if it were not there. To run an imported
+    /// handler, append its script again; to trust the dump, use
+    /// [`Store::import_with`] and [`Scripts::Run`].
+    ///
     /// # Errors
     ///
     /// [`StoreError::NotImportable`] for an id not above the store's newest
-    /// or an ephemeral frame; otherwise as [`Store::append`].
+    /// or an ephemeral frame; [`StoreError::ReservedTopic`] for the
+    /// `xs.threshold` and `xs.pulse` markers; otherwise as [`Store::append`]
+    /// (lifecycle out events are history, so they may be imported).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use xs_core::{Frame, Store};
+    /// # let (from, to) = (tempfile::tempdir()?, tempfile::tempdir()?);
+    /// let source = Store::new(from.path())?;
+    /// let register = source.append(Frame::builder("xs.handler.h.register").build())?;
+    /// let copy = Store::new(to.path())?;
+    /// copy.import(register.clone())?;
+    /// assert!(copy.is_inert(&register.id)?);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn import(&self, frame: Frame) -> Result<Frame> {
-        check_frame(&frame)?;
+        self.import_with(frame, Scripts::Inert)
+    }
+
+    /// [`Store::import`], choosing whether imported scripts may run.
+    ///
+    /// # Errors
+    ///
+    /// As [`Store::import`].
+    pub fn import_with(&self, frame: Frame, scripts: Scripts) -> Result<Frame> {
+        check_frame(&frame, validate_import_topic)?;
         if frame.retention() == crate::ttl::TTL::Ephemeral {
             return Err(StoreError::NotImportable { id: frame.id, reason: "ephemeral frames are never stored" });
         }
-        self.inner.committer.request(|reply| Command::Import(frame, reply))
+        let inert = (scripts == Scripts::Inert && is_script_topic(&frame.topic)).then(|| inert_mark(frame.id));
+        self.inner.committer.request(|reply| Command::Import(frame, inert, reply))
+    }
+
+    /// True when frame `id` was imported inert ([`Store::import`]): the
+    /// processor ignores it.
+    ///
+    /// # Errors
+    ///
+    /// Storage errors.
+    pub fn is_inert(&self, id: &Scru128Id) -> Result<bool> {
+        Ok(self.inner.checkpoints.contains_key(inert_key(*id))?)
     }
 
     /// The frame `id`, or `None` if there is none (or it expired).
@@ -403,13 +483,27 @@ impl Drop for Inner {
 }
 
 /// Checks what the caller controls in `frame` before it is queued, so a
-/// bad value is refused on the caller's thread and never reaches a commit.
-fn check_frame(frame: &Frame) -> Result<()> {
-    validate_topic(&frame.topic)?;
+/// bad value is refused on the caller's thread and never reaches a commit;
+/// `topic` is the rule for the entry point (append, runtime, import).
+fn check_frame(frame: &Frame, topic: fn(&str) -> Result<()>) -> Result<()> {
+    topic(&frame.topic)?;
     if let Some(meta) = &frame.meta {
         check_meta(meta)?;
     }
     frame.hash.as_ref().map_or(Ok(()), crate::hash::check)
+}
+
+/// The key marking frame `id` inert, in the `checkpoints` keyspace
+/// (docs/store-format.md).
+fn inert_key(id: Scru128Id) -> Vec<u8> {
+    let mut key = b"inert/".to_vec();
+    key.extend_from_slice(&id.to_bytes());
+    key
+}
+
+/// The record that marks frame `id` inert, committed with its import.
+fn inert_mark(id: Scru128Id) -> Checkpoint {
+    Checkpoint::new(inert_key(id), vec![1])
 }
 
 fn check_meta(meta: &serde_json::Value) -> Result<()> {
@@ -424,7 +518,6 @@ fn check_meta(meta: &serde_json::Value) -> Result<()> {
     Err(StoreError::InvalidMeta { kind })
 }
 
-/// Creates the store directory readable by its owner only.
 /// Opens fjall in `<store>/fjall`. When its journal ends in a batch that
 /// parses but does not check, as a power cut can leave it, the journal is
 /// cut there and fjall opened again: the WAL, replayed next, holds every

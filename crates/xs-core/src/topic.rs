@@ -8,8 +8,20 @@
 //! Every pattern a frame can match is also a key prefix of the topic index
 //! (see [`index_names`]), so a pattern is always one contiguous, id-ordered
 //! range of that index.
+//!
+//! Topics under `xs.` belong to the runtime. A client (the socket, the
+//! plugin, a script, the public Rust API) may append there only the *in*
+//! events that ask the processor for something ([`validate_append_topic`]):
+//! everything else there is what the runtime says happened (`.active`,
+//! `.failed`, …) or a reader's marker (`xs.threshold`, `xs.pulse`), and a
+//! forged one would mislead every reader and the restart rules. An import
+//! restores history, so it may carry the out events too, but never a
+//! marker, which no store holds ([`validate_import_topic`]).
 
-use crate::error::{Result, StoreError};
+use crate::{
+    error::{Result, StoreError},
+    reader::{PULSE, THRESHOLD},
+};
 
 /// The longest topic, in bytes.
 pub const MAX_TOPIC_LEN: usize = 255;
@@ -47,6 +59,84 @@ pub fn validate_topic(topic: &str) -> Result<()> {
         return fail("a topic cannot contain '..'");
     }
     Ok(())
+}
+
+/// The root of the runtime's topics.
+const RUNTIME: &str = "xs.";
+
+/// Under `xs.`, the kinds whose in events a client appends, and those events.
+const IN_EVENTS: [(&str, [&str; 2]); 3] = [
+    ("handler.", ["register", "unregister"]),
+    ("generator.", ["spawn", "terminate"]),
+    ("action.", ["register", "unregister"]),
+];
+
+/// Under `xs.`, the topics of module sources: `xs.module.<name>`.
+const MODULE: &str = "module.";
+
+/// What a refused append under `xs.` is told.
+const IN_EVENTS_HELP: &str = "under xs. a client may append only xs.handler.<name>.register|unregister, \
+     xs.generator.<name>.spawn|terminate, xs.action.<name>.register|unregister and xs.module.<name>";
+
+/// Checks that a client may append to `topic`: it keeps the topic rules,
+/// and under `xs.` it is one of the documented in events.
+///
+/// # Errors
+///
+/// [`StoreError::InvalidTopic`] naming the rule it breaks;
+/// [`StoreError::ReservedTopic`] for any other topic under `xs.`.
+///
+/// # Examples
+///
+/// ```
+/// use xs_core::validate_append_topic;
+/// assert!(validate_append_topic("clip.add").is_ok());
+/// assert!(validate_append_topic("xs.handler.sum.register").is_ok());
+/// assert!(validate_append_topic("xs.handler.sum.active").is_err());
+/// assert!(validate_append_topic("xs.pulse").is_err());
+/// ```
+pub fn validate_append_topic(topic: &str) -> Result<()> {
+    validate_topic(topic)?;
+    if is_in_event(topic) {
+        return Ok(());
+    }
+    Err(StoreError::ReservedTopic { topic: topic.to_string(), reason: IN_EVENTS_HELP })
+}
+
+/// Checks that a frame on `topic` may be imported: it keeps the topic
+/// rules and is not a reader's marker (those are never stored).
+///
+/// # Errors
+///
+/// [`StoreError::InvalidTopic`]; [`StoreError::ReservedTopic`] for
+/// `xs.threshold` and `xs.pulse`.
+pub fn validate_import_topic(topic: &str) -> Result<()> {
+    validate_topic(topic)?;
+    if topic == THRESHOLD || topic == PULSE {
+        let reason = "xs.threshold and xs.pulse are markers readers emit, never stored frames";
+        return Err(StoreError::ReservedTopic { topic: topic.to_string(), reason });
+    }
+    Ok(())
+}
+
+/// True for topics outside `xs.`, and for the in events under it.
+fn is_in_event(topic: &str) -> bool {
+    let Some(rest) = topic.strip_prefix(RUNTIME) else { return true };
+    if rest.strip_prefix(MODULE).is_some_and(|name| !name.is_empty()) {
+        return true;
+    }
+    IN_EVENTS.iter().any(|(kind, events)| {
+        let named = rest.strip_prefix(kind).and_then(|r| r.rsplit_once('.'));
+        named.is_some_and(|(name, event)| !name.is_empty() && events.contains(&event))
+    })
+}
+
+/// True for the topics the processor acts on (lifecycles of handlers,
+/// generators and actions, and modules, in and out events alike): what an
+/// import marks inert unless asked to run scripts.
+pub(crate) fn is_script_topic(topic: &str) -> bool {
+    let Some(rest) = topic.strip_prefix(RUNTIME) else { return false };
+    rest.starts_with(MODULE) || IN_EVENTS.iter().any(|(kind, _)| rest.starts_with(kind))
 }
 
 /// One topic pattern.
@@ -170,6 +260,60 @@ mod tests {
     fn index_names_cover_every_ancestor() {
         let names: Vec<_> = index_names("a.b.c").collect();
         assert_eq!(names, ["a.b.c", "a.*", "a.b.*"]);
+    }
+
+    #[test]
+    fn clients_append_only_in_events_under_xs() {
+        let allowed = [
+            "clip",
+            "xs",
+            "xsx.pulse",
+            "xs.handler.sum.register",
+            "xs.handler.a.b.unregister",
+            "xs.generator.w.spawn",
+            "xs.generator.w.terminate",
+            "xs.action.go.register",
+            "xs.action.go.unregister",
+            "xs.module.util",
+            "xs.module.a.b",
+        ];
+        for topic in allowed {
+            assert!(validate_append_topic(topic).is_ok(), "{topic} should be allowed");
+        }
+        let refused = [
+            "xs.threshold",
+            "xs.pulse",
+            "xs.handler.x.active",
+            "xs.handler.x.invalid",
+            "xs.handler.x.failed",
+            "xs.handler.x.done",
+            "xs.handler.x.unregistered",
+            "xs.handler.x.replaced",
+            "xs.handler.x.stopped",
+            "xs.generator.x.terminated",
+            "xs.generator.x.register",
+            "xs.generator.x.restarting",
+            "xs.handler.register",
+            "xs.module",
+            "xs.other",
+        ];
+        for topic in refused {
+            assert!(
+                matches!(validate_append_topic(topic), Err(StoreError::ReservedTopic { .. })),
+                "{topic} should be refused"
+            );
+        }
+        assert!(matches!(validate_append_topic("xs..pulse"), Err(StoreError::InvalidTopic { .. })));
+    }
+
+    #[test]
+    fn imports_restore_lifecycles_but_never_markers() {
+        assert!(validate_import_topic("xs.handler.x.active").is_ok());
+        assert!(validate_import_topic("xs.generator.x.restarting").is_ok());
+        assert!(validate_import_topic("xs.threshold").is_err() && validate_import_topic("xs.pulse").is_err());
+        assert!(is_script_topic("xs.handler.x.register") && is_script_topic("xs.module.m"));
+        assert!(is_script_topic("xs.action.a.register") && is_script_topic("xs.generator.g.stopped"));
+        assert!(!is_script_topic("xs.pulse") && !is_script_topic("clip.xs.handler"));
     }
 
     #[test]

@@ -37,8 +37,9 @@ pub(crate) const MAX_BATCH: usize = 4096;
 /// A request to the writer, with the channel its answer goes to.
 pub(crate) enum Command {
     Append(Frame, mpsc::SyncSender<Result<Frame>>),
-    /// Store a frame with the id it has (from an export).
-    Import(Frame, mpsc::SyncSender<Result<Frame>>),
+    /// Store a frame with the id it has (from an export), and with it a
+    /// record (the mark of an inert script), if any.
+    Import(Frame, Option<Checkpoint>, mpsc::SyncSender<Result<Frame>>),
     /// Append frames, and write a checkpoint, all or nothing.
     Batch(Vec<Frame>, Option<Checkpoint>, mpsc::SyncSender<Result<Vec<Frame>>>),
     Remove(Scru128Id, mpsc::SyncSender<Result<()>>),
@@ -216,8 +217,11 @@ impl Batch<'_> {
                 let frame = self.append(frame);
                 self.acks.push(Ack::Append(frame, reply));
             }
-            Command::Import(frame, reply) => {
+            Command::Import(frame, mark, reply) => {
                 let frame = self.import(frame);
+                if let (Ok(_), Some(Checkpoint { key, value })) = (&frame, mark) {
+                    self.changes.insert((Table::Checkpoints, &self.writer.checkpoints), key, value);
+                }
                 self.acks.push(Ack::Append(frame, reply));
             }
             Command::Batch(frames, checkpoint, reply) => {

@@ -3,6 +3,8 @@
 use nu_plugin::{EngineInterface, EvaluatedCall, PluginCommand};
 use nu_protocol::{Example, LabeledError, PipelineData, Signature, SyntaxShape, Type};
 
+use xs_core::Scripts;
+
 use crate::{XsPlugin, dump, error};
 
 /// `xs import <dir>`.
@@ -22,21 +24,37 @@ impl PluginCommand for Import {
     fn extra_description(&self) -> &str {
         "Frames keep their ids, so the store must be new, or hold only older frames. Every \
          payload is checked against its hash before any frame is stored; frames already in the \
-         store unchanged are skipped, so an interrupted import can be run again."
+         store unchanged are skipped, so an interrupted import can be run again.\n\n\
+         A dump's handlers, generators and modules never run unless --with-scripts is given: \
+         they are stored as history the processor ignores. To run one handler from it, append \
+         its script again: xs last xs.handler.<name>.register | xs cas | xs append \
+         xs.handler.<name>.register"
     }
 
     fn signature(&self) -> Signature {
         super::signature(self.name())
             .required("dir", SyntaxShape::Filepath, "a directory written by `xs export`")
+            .switch(
+                "with-scripts",
+                "run the dump's handlers, generators and modules (they run as you, with your rights)",
+                None,
+            )
             .input_output_type(Type::Nothing, Type::record())
     }
 
     fn examples(&self) -> Vec<Example<'_>> {
-        vec![Example {
-            example: "xs import backup --store restored",
-            description: "Restore ./backup into a new store",
-            result: None,
-        }]
+        vec![
+            Example {
+                example: "xs import backup --store restored",
+                description: "Restore ./backup into a new store; its scripts are kept but do not run",
+                result: None,
+            },
+            Example {
+                example: "xs import my-backup --store restored --with-scripts",
+                description: "Restore your own dump, running its handlers and generators again",
+                result: None,
+            },
+        ]
     }
 
     fn run(
@@ -48,7 +66,8 @@ impl PluginCommand for Import {
     ) -> Result<PipelineData, LabeledError> {
         let dir = super::dir_arg(engine, call, 0)?;
         let backend = plugin.backend(engine, call)?;
-        let summary = dump::import(&backend, &dir.item).map_err(error::at(dir.span))?;
+        let scripts = if call.has_flag("with-scripts")? { Scripts::Run } else { Scripts::Inert };
+        let summary = dump::import(&backend, &dir.item, scripts).map_err(error::at(dir.span))?;
         Ok(PipelineData::value(super::summary_value(&summary, call.head), None))
     }
 }

@@ -33,6 +33,15 @@ fn bad_topics() {
 }
 
 #[test]
+fn runtime_topics() {
+    let (shell, before) = store();
+    for topic in ["xs.pulse", "xs.threshold", "xs.handler.x.active", "xs.generator.x.terminated"] {
+        rejects(&shell, &before, &format!("xs append {topic}"), &["reserved for the runtime", topic]);
+    }
+    assert_eq!(shell.json("xs append xs.handler.x.unregister | get topic"), json!("xs.handler.x.unregister"));
+}
+
+#[test]
 fn bad_ttls() {
     let (shell, before) = store();
     rejects(&shell, &before, r#""x" | xs append t --ttl soon"#, &["invalid TTL", "soon"]);

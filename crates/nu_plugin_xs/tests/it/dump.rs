@@ -60,3 +60,71 @@ fn import_refuses_older_ids_and_export_a_used_dir() {
     assert_eq!(shell.json("xs cat --store other | get topic"), json!(["newer"]));
     assert!(shell.fails("xs export dump").contains("not empty"));
 }
+
+/// A handler that emits `{seen: true}` for every `t` frame and keeps running.
+const SEER: &str = "{run: {|frame, state| {out: {seen: true}, next: null}}, topics: [t]}";
+
+/// Registers `name` (the same script) and waits until it is active.
+fn register(name: &str) -> String {
+    format!(
+        "'{SEER}' | xs append xs.handler.{name}.register | ignore; \
+         xs cat -f -T xs.handler.{name}.active | first 1 | ignore"
+    )
+}
+
+/// A store `src` where handler `imp` ran, exported to `dump`.
+fn dump_with_a_handler(shell: &Shell) {
+    shell.json(&format!("$env.XS_STORE = 'src'; {}; xs export dump | ignore", register("imp")));
+}
+
+#[test]
+fn import_never_runs_a_dumps_handler_unless_asked() {
+    let shell = Shell::new();
+    dump_with_a_handler(&shell);
+    // A control handler registered after the import: once it has handled a
+    // `t`, the processor has seen the imported register, and would have run it.
+    let control = format!(
+        "xs import dump | ignore; {}; xs append t | ignore; xs cat -f -T ctl.out | first 1 | ignore; sleep 300ms;
+         [(xs cat -T imp.out | length) (xs cat -T xs.handler.imp.active | length)]",
+        register("ctl")
+    );
+    assert_eq!(shell.json(&control), json!([0, 1]), "nothing of the dump ran (its own .active only)");
+    let restarted = "xs append t | ignore; xs cat -f -T ctl.out | first 2 | ignore; sleep 300ms;
+         [(xs cat -T imp.out | length) (xs cat -T xs.handler.imp.active | length)]";
+    assert_eq!(shell.json(restarted), json!([0, 1]), "nor under the next owner");
+    // The documented way to run it: append its script again.
+    let rerun = "xs last xs.handler.imp.register | xs cas | xs append xs.handler.imp.register | ignore;
+         xs cat -f -T xs.handler.imp.active | first 2 | ignore;
+         xs append t | ignore; xs cat -f -T imp.out | first 1 | length";
+    assert_eq!(shell.json(rerun), json!(1));
+}
+
+#[test]
+fn import_with_scripts_runs_a_dumps_handler() {
+    let shell = Shell::new();
+    dump_with_a_handler(&shell);
+    let trusted = "xs import dump --with-scripts | ignore; xs cat -f -T xs.handler.imp.active | first 2 | ignore;
+         xs append t | ignore; xs cat -f -T imp.out | first 1 | length";
+    assert_eq!(shell.json(trusted), json!(1));
+}
+
+#[test]
+fn a_dump_with_scripts_round_trips_byte_identical() {
+    let shell = Shell::new();
+    dump_with_a_handler(&shell);
+    shell.json("xs import dump --store copy | ignore; xs export again --store copy");
+    let read = |dir: &str| std::fs::read(shell.dir.path().join(dir).join("frames.jsonl")).unwrap();
+    assert_eq!(read("again"), read("dump"));
+}
+
+#[test]
+fn a_dump_carrying_a_marker_is_refused() {
+    let shell = Shell::new();
+    let dump = shell.dir.path().join("dump");
+    std::fs::create_dir_all(dump.join("cas")).unwrap();
+    let marker = serde_json::json!({"topic": "xs.threshold", "id": "0000000000000000000000001"});
+    std::fs::write(dump.join("frames.jsonl"), format!("{marker}\n")).unwrap();
+    let stderr = shell.fails("xs import dump");
+    assert!(stderr.contains("reserved for the runtime"), "{stderr}");
+    assert_eq!(shell.json("xs cat | length"), json!(0));
+}

@@ -21,7 +21,7 @@ use scru128::Scru128Id;
 
 use crate::{
     processor::{engine::Runtime, error::invalid, position::check_state},
-    topic::{TopicFilter, validate_topic},
+    topic::{TopicFilter, validate_append_topic, validate_topic},
     ttl::TTL,
 };
 
@@ -88,7 +88,7 @@ impl Config {
             start: field(record, "start", start)?.unwrap_or(Start::New),
             topics: field(record, "topics", topics)?,
             pulse: field(record, "pulse", pulse)?,
-            returns: returns(record.get("return_options"), name, ".out")?,
+            returns: returns(record.get("return_options"), name, ".out", value.span())?,
         })
     }
 }
@@ -154,10 +154,30 @@ fn pulse(value: &Value) -> Result<Duration, ShellError> {
         .ok_or_else(|| wrong(value, "pulse must be a positive duration (1sec), or milliseconds"))
 }
 
-/// `return_options` (absent: `default_suffix`, no TTL, out as meta).
-pub(crate) fn returns(value: Option<&Value>, name: &str, default_suffix: &str) -> Result<Returns, ShellError> {
+/// `return_options` (absent: `default_suffix`, no TTL, out as meta). The
+/// output topic (`<name><suffix>`) must be one a client may append to: a
+/// handler named `xs.handler.x` with the suffix `.active` would otherwise
+/// forge lifecycle events (errors point at `span`, the config, when the
+/// options are absent).
+pub(crate) fn returns(
+    value: Option<&Value>,
+    name: &str,
+    default_suffix: &str,
+    span: Span,
+) -> Result<Returns, ShellError> {
+    let value = value.filter(|v| !v.is_nothing());
+    let returns = return_options(value, name, default_suffix)?;
+    let topic = format!("{name}{}", returns.suffix);
+    validate_append_topic(&topic).map_err(|e| {
+        let message = format!("invalid handler config: the output topic {e}");
+        ShellError::from(invalid(message, "output topic reserved", value.map_or(span, Value::span)))
+    })?;
+    Ok(returns)
+}
+
+fn return_options(value: Option<&Value>, name: &str, default_suffix: &str) -> Result<Returns, ShellError> {
     let mut returns = Returns { suffix: default_suffix.into(), ttl: None, cas: false };
-    let Some(value) = value.filter(|v| !v.is_nothing()) else { return Ok(returns) };
+    let Some(value) = value else { return Ok(returns) };
     let Value::Record { val: record, .. } = value else {
         return Err(wrong(value, "return_options must be a record: {suffix?, ttl?, target?}"));
     };

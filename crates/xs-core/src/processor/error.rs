@@ -24,6 +24,7 @@ pub(crate) fn invalid(message: impl Into<String>, label: impl Into<String>, span
 fn label(error: &StoreError) -> &'static str {
     match error {
         StoreError::InvalidTopic { .. } => "invalid topic",
+        StoreError::ReservedTopic { .. } => "reserved for the runtime",
         StoreError::InvalidTtl { .. } => "invalid TTL",
         StoreError::InvalidId { .. } => "invalid id",
         StoreError::InvalidHash { .. } => "invalid hash",

@@ -214,8 +214,10 @@ impl Generator {
         self.append(lifecycle::frame(Kind::Generator, &self.spec.name, event, self.spec.register.id, extra));
     }
 
+    /// Records a lifecycle (or `.restarting`) frame: the runtime's own,
+    /// under `xs.`, where clients may not write.
     fn append(&self, frame: Frame) {
-        if let Err(e) = self.store.append(frame) {
+        if let Err(e) = self.store.append_runtime(frame) {
             tracing::error!(generator = %self.spec.name, error = %e, "could not append a lifecycle frame");
         }
     }
@@ -250,7 +252,7 @@ impl Config {
             Some(other) => return Err(wrong(other, "duplex must be true or false")),
         };
         let options = record.get("return_options");
-        let returns = returns(options, name, ".recv")?;
+        let returns = returns(options, name, ".recv", value.span())?;
         if let Some(options) = options.filter(|_| returns.cas) {
             return Err(wrong(options, "a generator has no target: strings and bytes are payloads, records meta"));
         }

@@ -12,6 +12,12 @@
 //!
 //! Reads from inside `run` (`xs cat`, `xs last`) first commit what earlier
 //! inputs emitted, so a handler always reads its own finished output.
+//!
+//! The batch may end with the handler's lifecycle frames (`.failed`,
+//! `.done`, …), which only the runtime may append, so it is committed
+//! through the runtime's path. The topics a script chose were checked
+//! against the reserved ones on their way in: by `xs append`, and the
+//! output topic with the config.
 
 use std::{
     sync::{Mutex, MutexGuard},
@@ -107,7 +113,7 @@ impl Outbox {
         }
         let checkpoint = pending.position.checkpoint(self.handler_id)?;
         let frames = pending.frames.iter().cloned().chain(extra).collect();
-        let appended = self.store.append_batch(frames, Some(checkpoint)).map_err(|e| describe(&e))?;
+        let appended = self.store.append_batch_runtime(frames, Some(checkpoint)).map_err(|e| describe(&e))?;
         pending.frames.clear();
         pending.finished = 0;
         pending.since = None;

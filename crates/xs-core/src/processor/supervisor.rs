@@ -12,6 +12,11 @@
 //! The supervisor never runs a script itself: preparing one (which may
 //! loop forever) happens on the instance's thread, so a bad script can
 //! only ever stall itself.
+//!
+//! Frames imported inert (a dump's scripts, see
+//! [`Store::import`](crate::Store::import)) are dropped before they reach
+//! the history or the modules: what a dump holds never runs unless its
+//! import was asked to trust it.
 
 use std::{
     collections::HashMap,
@@ -245,6 +250,9 @@ impl Supervisor {
             }
             return;
         }
+        if self.inert(&frame) {
+            return;
+        }
         if self.modules.apply(&frame) {
             return;
         }
@@ -256,6 +264,16 @@ impl Supervisor {
             Lifecycle::Unregister if self.live => self.unregister(&name),
             _ => {}
         }
+    }
+
+    /// True for a frame imported inert ([`Store::import`]): a script from a
+    /// dump never runs, so it counts as if it had never been appended
+    /// (its register, module and out events alike).
+    fn inert(&self, frame: &Frame) -> bool {
+        self.store.is_inert(&frame.id).unwrap_or_else(|e| {
+            tracing::error!(id = %frame.id, error = %e, "cannot tell whether a frame was imported inert; ignoring it");
+            true
+        })
     }
 
     /// At the end of history: confirms what was stopped by request, and
@@ -439,8 +457,10 @@ impl Supervisor {
         self.slots.entry(name.to_string()).or_default()
     }
 
+    /// Records a lifecycle out event: the runtime's own, under `xs.`,
+    /// where clients may not write.
     fn append(&self, frame: Frame) {
-        if let Err(e) = self.store.append(frame) {
+        if let Err(e) = self.store.append_runtime(frame) {
             tracing::error!(error = %e, "could not append a lifecycle frame");
         }
     }

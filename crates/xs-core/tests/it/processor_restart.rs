@@ -1,7 +1,7 @@
 //! The restart rules: what each owner start does with the lifecycle frames
 //! the previous owners left.
 
-use xs_core::{Frame, Store};
+use xs_core::{Frame, Scripts, Scru128Id, Store};
 
 use crate::{
     common::append,
@@ -145,9 +145,11 @@ fn a_replacement_that_never_became_active_is_tried_again() {
     let v2 = {
         let store = Store::new(dir.path()).unwrap();
         let v2 = register(&store, "c", &COUNTER.replace("initial: 0", "initial: 100"));
-        let replaced =
-            Frame::builder("xs.handler.c.replaced").meta(serde_json::json!({"handler_id": v1.id.to_string()}));
-        store.append(replaced.build()).unwrap();
+        // Only the runtime appends out events: the dead owner's is restored as history.
+        let replaced = Frame::builder("xs.handler.c.replaced")
+            .id(Scru128Id::from_u128(v2.id.to_u128() + 1))
+            .meta(serde_json::json!({"handler_id": v1.id.to_string()}));
+        store.import_with(replaced.build(), Scripts::Run).unwrap();
         store.close();
         v2
     };

@@ -12,7 +12,7 @@ use super::{Context, args};
 use crate::{
     frame::Frame,
     processor::{error::at, payload, value::frame_to_value},
-    topic::validate_topic,
+    topic::validate_append_topic,
 };
 
 /// `xs append <topic>`.
@@ -64,7 +64,7 @@ impl Command for Append {
     ) -> Result<PipelineData, ShellError> {
         self.0.check_store(engine_state, stack, call)?;
         let topic: Spanned<String> = call.req(engine_state, stack, 0)?;
-        validate_topic(&topic.item).map_err(at(topic.span))?;
+        validate_append_topic(&topic.item).map_err(at(topic.span))?;
         let meta = call.get_flag::<Value>(engine_state, stack, "meta")?.as_ref().map(args::meta).transpose()?;
         let ttl = call.get_flag::<Value>(engine_state, stack, "ttl")?.as_ref().map(args::ttl).transpose()?;
         let input_span = input.span().unwrap_or(call.head);
