@@ -7,7 +7,9 @@
 
 use std::{io::Read, path::Path, time::Duration};
 
-use xs_core::{Connection, Follow, Frame, Integrity, Next, ReadOptions, Result, Scripts, Scru128Id, ServeOptions};
+use xs_core::{
+    Connection, Frame, Integrity, Next, ReadOptions, Result, Scripts, Scru128Id, ServeOptions, Subscription,
+};
 
 pub use xs_core::Role;
 
@@ -33,7 +35,7 @@ pub struct Backend {
 /// A read in progress, polled with a timeout so callers stay responsive.
 /// It survives a change of owner without a gap or a duplicate.
 pub struct FrameSource {
-    follow: Follow,
+    follow: Subscription,
 }
 
 impl FrameSource {

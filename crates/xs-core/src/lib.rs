@@ -20,58 +20,36 @@
 //! What it is not: a network database. One process owns a store; the
 //! others reach it through the owner's unix socket.
 
-mod cas;
 mod checkpoint;
-mod chunked;
-mod client;
-mod codec;
-mod committer;
-mod connection;
+pub mod client;
+pub mod connection;
 mod error;
-mod exchange;
-mod follow;
 mod frame;
-mod gate;
 pub mod hash;
 mod id;
-mod journal;
 #[cfg(feature = "processor")]
 #[expect(clippy::result_large_err, reason = "ShellError is Nushell's error type, returned by every Command::run")]
 pub mod processor;
-mod published;
-mod query;
-mod read;
-mod reader;
-mod remote_reader;
-mod response;
-mod route;
-mod scan;
-mod server;
-mod service;
-mod socket;
+mod read_options;
+pub mod server;
 mod store;
-mod sweep;
-mod topic;
+pub mod topic;
 mod ttl;
-mod upload;
-mod wal;
-mod wire;
-mod writer;
 
-pub use cas::{CasWriter, INLINE_MAX};
 pub use checkpoint::Checkpoint;
-pub use client::Client;
-pub use connection::{Connection, Role};
+pub use client::{Client, remote_reader::RemoteReader};
+pub use connection::{Connection, Role, subscription::Subscription};
 pub use error::{Result, StoreError};
-pub use follow::Follow;
 pub use frame::{Frame, id_time};
-pub use published::RING as RECENT_FRAMES;
-pub use read::{FollowOption, ReadOptions};
-pub use reader::{Next, PULSE, Reader, THRESHOLD};
-pub use remote_reader::RemoteReader;
+pub use read_options::{FollowOption, ReadOptions};
 pub use scru128::Scru128Id;
 pub use server::{DRAIN, SOCKET, ServeOptions, Server, ServerHandle, serve};
 pub use ssri::Integrity;
-pub use store::{Durability, Scripts, Store};
+pub use store::{
+    Durability, Scripts, Store,
+    cas::{CasWriter, INLINE_MAX},
+    live::RING as RECENT_FRAMES,
+    reader::{Next, PULSE, Reader, THRESHOLD},
+};
 pub use topic::{MAX_TOPIC_LEN, Pattern, TopicFilter, validate_append_topic, validate_import_topic, validate_topic};
 pub use ttl::TTL;

@@ -20,7 +20,7 @@
 
 use crate::{
     error::{Result, StoreError},
-    reader::{PULSE, THRESHOLD},
+    store::reader::{PULSE, THRESHOLD},
 };
 
 /// The longest topic, in bytes.

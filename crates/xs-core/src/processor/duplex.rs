@@ -24,9 +24,9 @@ use nu_protocol::{ByteStream, ByteStreamType, PipelineData, Signals, Span};
 
 use crate::{
     error::Result,
-    read::{FollowOption, ReadOptions},
-    reader::{Next, Reader, THRESHOLD},
+    read_options::{FollowOption, ReadOptions},
     store::Store,
+    store::reader::{Next, Reader, THRESHOLD},
 };
 
 /// How often the follow checks whether it should stop.

@@ -31,9 +31,9 @@ use crate::{
         position::{Position, check_state},
         value::frame_to_value,
     },
-    read::{FollowOption, ReadOptions},
-    reader::{Next, Reader, THRESHOLD},
+    read_options::{FollowOption, ReadOptions},
     store::Store,
+    store::reader::{Next, Reader, THRESHOLD},
 };
 
 /// How long an idle handler waits for a frame before checking for a stop.
@@ -263,7 +263,7 @@ impl Runner {
             check_state(&next).map_err(|e| crate::processor::error::invalid(e, "the next state", next.span()))?;
             self.state = next;
         }
-        let position = (frame.topic != crate::reader::PULSE).then_some(frame.id);
+        let position = (frame.topic != crate::store::reader::PULSE).then_some(frame.id);
         handler.outbox.finish(frame.id, out, position, self.state.clone());
         if done {
             tracing::info!(handler = %handler.spec.name, "handler done");

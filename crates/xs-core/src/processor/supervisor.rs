@@ -42,9 +42,9 @@ use crate::{
         module::Modules,
         watchdog::Watchdog,
     },
-    read::{FollowOption, ReadOptions},
-    reader::{Next, THRESHOLD},
+    read_options::{FollowOption, ReadOptions},
     store::Store,
+    store::reader::{Next, THRESHOLD},
 };
 
 /// How long a register script may take to evaluate its config.

@@ -7,7 +7,7 @@ use xs_core::{Frame, ReadOptions, Scripts, Store, StoreError};
 
 use crate::{
     common::{append, read_all, store},
-    processor_common::{Owner, append_with, frames, lifecycle, meta_str, register, settle, wait_for},
+    processor::common::{Owner, append_with, frames, lifecycle, meta_str, register, settle, wait_for},
     server::{http, serve},
 };
 

@@ -6,7 +6,7 @@ use xs_core::{Frame, ReadOptions, StoreError};
 
 use crate::{
     common::{append, read_all, store},
-    processor_common::{Owner, frames, lifecycle, meta_str, register},
+    processor::common::{Owner, frames, lifecycle, meta_str, register},
     server::{http, serve},
 };
 

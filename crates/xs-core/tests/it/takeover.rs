@@ -158,7 +158,7 @@ fn racing_takers_yield_exactly_one_owner() {
     }
 }
 
-fn take(follow: &mut xs_core::Follow, n: usize) -> Vec<Frame> {
+fn take(follow: &mut xs_core::Subscription, n: usize) -> Vec<Frame> {
     let deadline = Instant::now() + PATIENCE;
     let mut frames = Vec::new();
     while frames.len() < n {

@@ -14,8 +14,8 @@ use crate::{
         error::{at, invalid, store_error},
         value::frame_to_value,
     },
-    read::{FollowOption, ReadOptions},
-    reader::{Next, PULSE, Reader, THRESHOLD},
+    read_options::{FollowOption, ReadOptions},
+    store::reader::{Next, PULSE, Reader, THRESHOLD},
 };
 
 /// The longest a follow waits before checking for an interrupt.

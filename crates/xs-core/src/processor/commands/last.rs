@@ -9,7 +9,7 @@ use nu_protocol::{
 use super::{Context, args, cat::Frames};
 use crate::{
     processor::{error::at, value::frame_to_value},
-    read::{FollowOption, ReadOptions},
+    read_options::{FollowOption, ReadOptions},
     topic::TopicFilter,
 };
 

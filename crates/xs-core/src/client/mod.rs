@@ -1,0 +1,241 @@
+//! A client of a store's owner, over `<store>/sock`.
+//!
+//! [`Client`] offers the store's operations with the store's types and
+//! errors, spoken as the socket API (cross-stream 0.13's HTTP routes). It
+//! is blocking, like [`Store`](crate::Store). Inputs are checked here first
+//! (topic, meta) so a bad call fails with the same typed error it would get
+//! from the store itself; what only the owner can judge comes back as
+//! [`StoreError::Remote`] (or [`StoreError::NotFound`] /
+//! [`StoreError::HashNotFound`] for a 404).
+
+pub(crate) mod chunked;
+pub(crate) mod remote_reader;
+pub(crate) mod transport;
+
+use std::{io::Read, path::Path, sync::Arc, time::Duration};
+
+use base64::Engine;
+use scru128::Scru128Id;
+use ssri::Integrity;
+
+use crate::{
+    client::remote_reader::RemoteReader,
+    client::transport::{Link, Payload, Request, Response, malformed},
+    error::{Result, StoreError},
+    frame::Frame,
+    read_options::ReadOptions,
+    server::route::json_kind,
+    store::Scripts,
+    topic::{TopicFilter, validate_append_topic},
+};
+
+/// How long a (non-follow) request may wait for its answer.
+const ANSWER_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A handle on a store served by another process (or another thread).
+///
+/// ```no_run
+/// use xs_core::{Client, Frame};
+/// let client = Client::new("/path/to/store");
+/// let frame = client.append(Frame::builder("note").build(), &b"hi"[..])?;
+/// assert_eq!(client.get(&frame.id)?, Some(frame));
+/// # Ok::<(), xs_core::StoreError>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct Client {
+    link: Arc<Link>,
+}
+
+impl Client {
+    /// A client of the store in `store` (its socket is `<store>/sock`).
+    /// Nothing is checked until the first call.
+    pub fn new(store: impl AsRef<Path>) -> Client {
+        Client { link: Link::new(store.as_ref().join(crate::server::SOCKET)) }
+    }
+
+    /// The socket this client talks to.
+    pub fn socket(&self) -> &Path {
+        &self.link.socket
+    }
+
+    /// The owner's version string, which also proves it answers.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Io`] when no owner answers.
+    pub fn version(&self) -> Result<String> {
+        let answer: serde_json::Value = self.call(Request::get("/version".into()))?.json()?;
+        Ok(answer["version"].as_str().unwrap_or_default().to_string())
+    }
+
+    /// The process id of the owner, as it reports it on `GET /version`
+    /// (`None` for an owner that does not say, such as cross-stream).
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Io`] when no owner answers.
+    pub fn owner_pid(&self) -> Result<Option<u32>> {
+        let answer: serde_json::Value = self.call(Request::get("/version".into()))?.json()?;
+        Ok(answer["pid"].as_u64().and_then(|pid| u32::try_from(pid).ok()))
+    }
+
+    /// Appends `frame` (its topic, meta and TTL) with `payload` as its
+    /// content; an empty payload means no hash, as in cross-stream.
+    ///
+    /// # Errors
+    ///
+    /// As [`Store::append`](crate::Store::append), plus [`StoreError::Io`]
+    /// when the owner cannot be reached and [`StoreError::Remote`] when it
+    /// refuses (a payload over its size limit is a 413).
+    pub fn append(&self, frame: Frame, mut payload: impl Read) -> Result<Frame> {
+        validate_append_topic(&frame.topic)?;
+        let mut headers = Vec::new();
+        if let Some(meta) = &frame.meta {
+            if let Some(kind) = json_kind(meta) {
+                return Err(StoreError::InvalidMeta { kind });
+            }
+            headers.push(("xs-meta", base64::prelude::BASE64_STANDARD.encode(meta.to_string())));
+        }
+        let ttl = frame.ttl.map(|t| format!("?ttl={t}")).unwrap_or_default();
+        let target = format!("/append/{}{ttl}", frame.topic);
+        let request = Request { method: "POST", target, headers, payload: Payload::Stream(&mut payload) };
+        self.call(request)?.json()
+    }
+
+    /// Puts `content` into the CAS and returns its hash.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Io`] / [`StoreError::Remote`].
+    pub fn cas_put(&self, mut content: impl Read) -> Result<Integrity> {
+        let request = Request {
+            method: "POST",
+            target: "/cas".into(),
+            headers: Vec::new(),
+            payload: Payload::Stream(&mut content),
+        };
+        let text = String::from_utf8(self.call(request)?.bytes()?).map_err(|e| malformed(&e))?;
+        crate::hash::parse(&text).map_err(|e| malformed(&e))
+    }
+
+    /// A reader over the content of `hash`; a transfer cut short is an error.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::HashNotFound`]; [`StoreError::Io`].
+    pub fn cas_reader(&self, hash: &Integrity) -> Result<impl Read + Send + use<>> {
+        let response = Request::get(format!("/cas/{hash}")).send(&self.link, Some(ANSWER_TIMEOUT))?;
+        match response.status {
+            404 => Err(StoreError::HashNotFound(hash.to_string())),
+            _ => Ok(response.ok()?.body),
+        }
+    }
+
+    /// The content of `hash`.
+    ///
+    /// # Errors
+    ///
+    /// As [`Client::cas_reader`].
+    pub fn cas_read(&self, hash: &Integrity) -> Result<Vec<u8>> {
+        let mut bytes = Vec::new();
+        self.cas_reader(hash)?.read_to_end(&mut bytes)?;
+        Ok(bytes)
+    }
+
+    /// The frame `id`, or `None`.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Io`] / [`StoreError::Remote`].
+    pub fn get(&self, id: &Scru128Id) -> Result<Option<Frame>> {
+        let response = Request::get(format!("/{id}")).send(&self.link, Some(ANSWER_TIMEOUT))?;
+        match response.status {
+            404 => Ok(None),
+            _ => response.ok()?.json().map(Some),
+        }
+    }
+
+    /// Deletes frame `id`.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::NotFound`] when there is no such frame.
+    pub fn remove(&self, id: &Scru128Id) -> Result<()> {
+        let request =
+            Request { method: "DELETE", target: format!("/{id}"), headers: Vec::new(), payload: Payload::None };
+        match request.send(&self.link, Some(ANSWER_TIMEOUT))? {
+            Response { status: 404, .. } => Err(StoreError::NotFound(*id)),
+            response => response.ok().map(drop),
+        }
+    }
+
+    /// The newest `n` frames matching `topic` (a pattern list), oldest first.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::InvalidTopic`] for a bad pattern; [`StoreError::Io`].
+    pub fn last(&self, topic: &str, n: usize) -> Result<Vec<Frame>> {
+        TopicFilter::parse(topic)?;
+        // `last=n` (n != 1) answers NDJSON, and 404 when there is nothing.
+        let response = Request::get(format!("/last/{topic}?last={n}")).send(&self.link, Some(ANSWER_TIMEOUT))?;
+        if response.status == 404 {
+            return Ok(Vec::new());
+        }
+        let body = response.ok()?.bytes()?;
+        if n == 1 {
+            return serde_json::from_slice(&body).map(|f| vec![f]).map_err(|e| malformed(&e));
+        }
+        body.split(|b| *b == b'\n')
+            .filter(|l| !l.is_empty())
+            .map(|l| serde_json::from_slice(l).map_err(|e| malformed(&e)))
+            .collect()
+    }
+
+    /// A read (replay, and with `follow` live frames) from the owner.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::InvalidTopic`] for a bad pattern; [`StoreError::Io`]
+    /// when the owner cannot be reached; [`StoreError::Remote`] for options
+    /// it rejects.
+    pub fn read(&self, options: &ReadOptions) -> Result<RemoteReader> {
+        if let Some(topic) = &options.topic {
+            TopicFilter::parse(topic)?;
+        }
+        let query = options.to_query();
+        let target = if query.is_empty() { "/".to_string() } else { format!("/?{query}") };
+        let response = Request::get(target).send(&self.link, Some(ANSWER_TIMEOUT))?.ok()?;
+        RemoteReader::new(response.body)
+    }
+
+    /// Stores `frame` as it is, id included (the other half of an export);
+    /// scripts are stored inert, as by [`Store::import`](crate::Store::import).
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Remote`] when the owner refuses it.
+    pub fn import(&self, frame: &Frame) -> Result<Frame> {
+        self.import_with(frame, Scripts::Inert)
+    }
+
+    /// [`Client::import`], choosing whether imported scripts may run
+    /// (`POST /import?with_scripts=true`).
+    ///
+    /// # Errors
+    ///
+    /// As [`Client::import`].
+    pub fn import_with(&self, frame: &Frame, scripts: Scripts) -> Result<Frame> {
+        let json = serde_json::to_vec(frame).map_err(|e| malformed(&e))?;
+        let target = match scripts {
+            Scripts::Inert => "/import",
+            Scripts::Run => "/import?with_scripts=true",
+        };
+        let request =
+            Request { method: "POST", target: target.into(), headers: Vec::new(), payload: Payload::Bytes(&json) };
+        self.call(request)?.json()
+    }
+
+    fn call(&self, request: Request<'_>) -> Result<Response> {
+        request.send(&self.link, Some(ANSWER_TIMEOUT))?.ok()
+    }
+}

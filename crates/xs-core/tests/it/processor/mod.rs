@@ -1,0 +1,15 @@
+//! The processor: handlers, generators and their lifecycle, run in an
+//! owner with the real embedded engine.
+
+pub mod common;
+mod crash;
+mod engine;
+pub mod generator;
+mod generator_restart;
+mod generator_scripts;
+mod generator_stop;
+mod handler;
+mod lifecycle;
+mod owner;
+mod restart;
+mod scripts;
