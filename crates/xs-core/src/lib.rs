@@ -19,6 +19,24 @@
 //!
 //! What it is not: a network database. One process owns a store; the
 //! others reach it through the owner's unix socket.
+//!
+//! # Layout
+//!
+//! The folders are the architecture (ARCHITECTURE.md walks through them):
+//!
+//! - the root: the vocabulary every part speaks, `frame`, `id`, `topic`,
+//!   `ttl`, `read_options`, `checkpoint`, `hash` and `error`.
+//! - `store/`: the storage engine, [`Store`]: group commit, the WAL, the
+//!   record codec, readers, the CAS. It knows nothing of the rest.
+//! - `server/`: the owner's socket server ([`server::Server`]).
+//! - `client/`: the blocking client of an owner ([`client::Client`]).
+//! - `connection/`: owner or client, chosen and re-chosen
+//!   ([`connection::Connection`]).
+//! - `nu/`: the Nushell face: value conversions, argument parsing, error
+//!   labels and the store commands, written once for the plugin and the
+//!   processor.
+//! - `processor/`: handlers and generators, run by every owner (feature
+//!   `processor`).
 
 mod checkpoint;
 pub mod client;

@@ -1,3 +1,11 @@
+//! The other end of the socket. `mod.rs` holds [`Client`];
+//! `transport.rs` sends one HTTP/1.1 request over std sockets;
+//! `chunked.rs` decodes a body that survives read timeouts;
+//! `remote_reader.rs` is a read served by the owner. The folder keeps this
+//! invariant: a client call means what the same [`Store`](crate::Store)
+//! call means, with the same types and errors, and a request is never sent
+//! twice.
+//!
 //! A client of a store's owner, over `<store>/sock`.
 //!
 //! [`Client`] offers the store's operations with the store's types and

@@ -1,3 +1,9 @@
+//! Owner or client, chosen for the caller. `mod.rs` holds [`Connection`]
+//! and the choice; `subscription.rs` is a read that survives a change of
+//! owner. The folder keeps this invariant: whichever role a process gets,
+//! and however often it changes, a caller sees one store, and a
+//! subscription delivers each frame once, in order.
+//!
 //! One interface over "I own the store" and "I am a client of its owner",
 //! and the choice between them.
 //!

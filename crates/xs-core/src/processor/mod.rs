@@ -1,3 +1,9 @@
+//! Scripts a store runs for its users: handlers and generators, each on
+//! its own thread under a supervisor, with the embedded Nushell engine
+//! (the files are in the table below). The folder keeps one invariant: a
+//! handler's outputs and its new position are committed together, so each
+//! input is handled exactly once across crashes and restarts.
+//!
 //! The processor: Nushell handlers and generators registered by
 //! appending scripts (DESIGN.md section 8), run by every owner of a store.
 //!

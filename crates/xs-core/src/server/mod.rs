@@ -1,3 +1,14 @@
+//! The socket server: a store's owner answering its clients. `mod.rs`
+//! holds [`Server`] and the shutdown order; `socket.rs` binds
+//! `<store>/sock` privately; `gate.rs` admits connections (peer uid,
+//! count); `route.rs` parses a request head into a route; `api.rs` has one
+//! handler per route; `upload.rs` streams bodies into the CAS; `response.rs`
+//! writes bodies, frame streams and errors; `query.rs` and `wire.rs` are
+//! the wire forms of read options and frames. The folder keeps this
+//! invariant: a request is checked whole (peer, limits, every parameter)
+//! before its body is read or the store is touched, and one client can
+//! neither stall nor starve the others.
+//!
 //! The owner's server: the store over HTTP/1.1 on `<store>/sock`.
 //!
 //! One task per connection; a connection's requests share its [`Api`].

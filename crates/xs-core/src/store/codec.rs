@@ -174,6 +174,56 @@ mod tests {
         assert_eq!(decode(f.id, &encode(&bare)).unwrap(), bare);
     }
 
+    /// The frame the pinned bytes below encode: every field set but the TTL.
+    fn pinned(ttl: Option<TTL>) -> Frame {
+        Frame {
+            topic: "clip.add".into(),
+            id: Scru128Id::from_u128(0x0102_0304_0506_0708_090a_0b0c_0d0e_0f10),
+            hash: Some("sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=".parse().unwrap()),
+            meta: Some(serde_json::json!({"k": "v"})),
+            ttl,
+        }
+    }
+
+    /// Format version 1, written out by hand from docs/store-format.md
+    /// ("Record"). Stores on disk hold these bytes: if this test fails, the
+    /// encoding changed, and a change needs a new version beside this one
+    /// (see "Versioning"), not an edit of these bytes.
+    #[test]
+    fn version_1_records_are_pinned() {
+        let rest: &[u8] = b"\x08clip.add\
+            \x33sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\
+            \x09\x00\x00\x00{\"k\":\"v\"}";
+        let cases: [(Option<TTL>, &[u8]); 4] = [
+            (None, b"\x01\x00"),
+            (Some(TTL::Forever), b"\x01\x01"),
+            (Some(TTL::Time(Duration::from_millis(0x0102_0304_0506))), b"\x01\x02\x06\x05\x04\x03\x02\x01\x00\x00"),
+            (Some(TTL::Last(0x0102_0304)), b"\x01\x03\x04\x03\x02\x01"),
+        ];
+        for (ttl, head) in cases {
+            let frame = pinned(ttl);
+            let bytes = [head, rest].concat();
+            assert_eq!(encode(&frame), bytes, "{ttl:?}");
+            assert_eq!(decode(frame.id, &bytes).unwrap(), frame, "{ttl:?}");
+        }
+        let bare = Frame { id: pinned(None).id, ..Frame::builder("t").build() };
+        let bare_bytes = b"\x01\x00\x01t\x00\x00\x00\x00\x00";
+        assert_eq!(encode(&bare), bare_bytes);
+        assert_eq!(decode(bare.id, bare_bytes).unwrap(), bare);
+    }
+
+    /// Keys, version 1: a stream key is the id's 16 bytes, big endian; an
+    /// index key is the range's name, 0x00, then the id.
+    #[test]
+    fn version_1_keys_are_pinned() {
+        let id = Scru128Id::from_u128(0x0102_0304_0506_0708_090a_0b0c_0d0e_0f10);
+        let id_bytes = *b"\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c\x0d\x0e\x0f\x10";
+        assert_eq!(id_key(id), id_bytes);
+        assert_eq!(index_key("clip.*", id), [&b"clip.*\x00"[..], &id_bytes].concat());
+        assert_eq!(index_prefix("clip.*"), b"clip.*\x00");
+        assert_eq!(key_id(&index_key("clip.*", id)), Some(id));
+    }
+
     #[test]
     fn every_truncation_is_an_error_naming_the_id() {
         let f = sample();

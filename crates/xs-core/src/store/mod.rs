@@ -1,3 +1,16 @@
+//! The storage engine: everything between an append and the disk, and
+//! every read. `mod.rs` holds [`Store`], the handle; `committer.rs` elects
+//! the leader of a group commit; `writer.rs` turns a batch into changes
+//! (ids, index entries, trims, expiry, CAS sweeps); `wal.rs` makes them
+//! durable, `journal.rs` repairs fjall's journal after a power cut, and
+//! `codec.rs` encodes records and keys; `live.rs` publishes what is
+//! durable (head, ring of recent frames, wake-ups); `reader.rs` and
+//! `scan.rs` read it back; `cas.rs` holds payloads; `sweep.rs` expires
+//! `time:` frames. The folder keeps two invariants: a commit is one WAL
+//! record, one fjall batch and one sync, and a reader sees each stored
+//! frame once, in id order, never before it is durable. Nothing here
+//! knows the socket or Nushell.
+//!
 //! The store: one append-only stream of frames in a directory, plus its CAS.
 //!
 //! `Store` is a cheap handle (clone it freely); the last handle to go, or

@@ -498,6 +498,52 @@ mod tests {
         assert_eq!(wal_in(&dir).1, [b"new one".to_vec()]);
     }
 
+    /// Version 1 of the WAL, written out by hand from docs/store-format.md
+    /// ("Write-ahead log"); the CRCs are zlib's CRC-32, computed apart. A
+    /// store's WAL holds these bytes after a crash: if this test fails, the
+    /// layout changed and old WALs would no longer replay.
+    #[test]
+    fn version_1_header_is_pinned() {
+        let epoch_7: &[u8] = b"xs-wal\x00\x01\
+            \x07\x00\x00\x00\x00\x00\x00\x00\
+            \x4b\x9c\x71\x1e\
+            \x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00";
+        assert_eq!(header(7), epoch_7);
+        assert_eq!(header(0)[8..20], *b"\x00\x00\x00\x00\x00\x00\x00\x00\x52\x95\xb4\x14");
+    }
+
+    /// A commit of a put to the stream and a delete from the topic index,
+    /// as the file holds it: the header of epoch 1 (a new WAL is created at
+    /// epoch 0 and reset when the store opens), then the record's length,
+    /// its CRC over the epoch and the record, and the two changes.
+    #[test]
+    fn version_1_record_is_pinned() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Database::builder(dir.path().join("fjall")).manual_journal_persist(true).open().unwrap();
+        let ks = db.keyspace("t", fjall::KeyspaceCreateOptions::default).unwrap();
+        let disk = Disk::open(db.clone(), dir.path().join("wal"), [&ks; 6], true).unwrap();
+        let id = *b"\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c\x0d\x0e\x0f\x10";
+        let record = b"\x01\x01\x08clip.add\x00\x00\x00\x00\x00";
+        let mut changes = disk.changes();
+        changes.insert((Table::Stream, &ks), id, record);
+        changes.remove((Table::Index, &ks), [&b"clip.*\x00"[..], &id].concat());
+        disk.commit(changes, true).unwrap();
+
+        let expected: &[u8] = b"xs-wal\x00\x01\x01\x00\x00\x00\x00\x00\x00\x00\
+            \xcc\x95\x1e\xd8\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\
+            \x47\x00\x00\x00\
+            \x0a\x4b\x0a\xc2\
+            \x00\x00\
+            \x10\x00\x00\x00\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c\x0d\x0e\x0f\x10\
+            \x10\x00\x00\x00\x01\x01\x08clip.add\x00\x00\x00\x00\x00\
+            \x01\x01\
+            \x17\x00\x00\x00clip.*\x00\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c\x0d\x0e\x0f\x10\
+            \x00\x00\x00\x00";
+        let file = std::fs::read(dir.path().join("wal")).unwrap();
+        assert_eq!(&file[..expected.len()], expected);
+        assert_eq!(file.len() as u64, SIZE);
+    }
+
     #[test]
     fn a_damaged_header_is_an_error_not_an_empty_log() {
         let dir = tempfile::tempdir().unwrap();
