@@ -62,10 +62,10 @@ fn a_version_1_store_opens_and_reads_its_frames() {
         ttl: Some(TTL::Forever),
     };
     assert_eq!(store.get(&id).unwrap(), Some(expected.clone()));
-    assert_eq!(read_all(&store, ReadOptions::default()), [expected.clone()]);
+    assert_eq!(read_all(&store, ReadOptions::default()), std::slice::from_ref(&expected));
     for topic in ["clip.add", "clip.*"] {
         let options = ReadOptions::builder().topic(topic.to_string()).build();
-        assert_eq!(read_all(&store, options), [expected.clone()], "{topic}");
+        assert_eq!(read_all(&store, options), std::slice::from_ref(&expected), "{topic}");
     }
     // New ids come after the old store's newest frame.
     let next = store.append(Frame::builder("clip.add").build()).unwrap();
