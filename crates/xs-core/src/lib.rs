@@ -27,6 +27,8 @@ mod error;
 mod frame;
 pub mod hash;
 mod id;
+#[cfg(feature = "nu")]
+pub mod nu;
 #[cfg(feature = "processor")]
 #[expect(clippy::result_large_err, reason = "ShellError is Nushell's error type, returned by every Command::run")]
 pub mod processor;
