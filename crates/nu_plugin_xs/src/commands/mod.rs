@@ -80,7 +80,7 @@ mod tests {
 
     /// The examples of every shared store command hold in the plugin.
     #[test]
-    fn test_examples_of_the_store_commands() -> Result<(), nu_protocol::ShellError> {
+    fn test_examples_of_the_store_commands() -> Result<(), Box<dyn std::error::Error>> {
         for command in xs_core::nu::commands() {
             let (mut test, _store) = harness();
             test.test_command_examples(&shared::Shared(command))?;
@@ -96,7 +96,9 @@ mod tests {
         let plugin = all();
         for shared in xs_core::nu::commands() {
             let found: Vec<_> = plugin.iter().filter(|c| c.name() == shared.name()).collect();
-            let [registered] = found.as_slice() else { panic!("{} is registered {} times", shared.name(), found.len()) };
+            let [registered] = found.as_slice() else {
+                panic!("{} is registered {} times", shared.name(), found.len())
+            };
             assert_eq!(registered.description(), shared.description());
             assert_eq!(registered.extra_description(), shared.extra_description());
             assert_eq!(serde_json::to_value(registered.signature())?, serde_json::to_value(shared.signature())?);

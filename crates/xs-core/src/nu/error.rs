@@ -6,8 +6,8 @@
 //! `--ttl` value, the id, the hash, the `--store` path or the command
 //! itself) and carrying a help line that says what to do about it.
 
-use nu_protocol::{LabeledError, Span};
 use crate::StoreError;
+use nu_protocol::{LabeledError, Span};
 
 /// Converts `error`, underlining `span`.
 pub fn labeled(error: StoreError, span: Span) -> LabeledError {

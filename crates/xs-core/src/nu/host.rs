@@ -14,7 +14,9 @@ use nu_plugin_protocol::EvaluatedCall;
 use nu_protocol::{LabeledError, Signals};
 
 pub use crate::store::reader::Next;
-use crate::{Frame, Integrity, ReadOptions, Result, Scru128Id, connection::subscription::Subscription, store::reader::Reader};
+use crate::{
+    Frame, Integrity, ReadOptions, Result, Scru128Id, connection::subscription::Subscription, store::reader::Reader,
+};
 
 /// The surroundings of one command call.
 pub trait Host {

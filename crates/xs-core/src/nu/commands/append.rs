@@ -1,12 +1,12 @@
 //! `xs append`: pipeline input into the CAS, then a frame pointing at it.
 
-use nu_plugin_protocol::EvaluatedCall;
-use nu_protocol::{Example, LabeledError, PipelineData, Signature, Span, Spanned, SyntaxShape, Type, Value, record};
 use super::StoreCommand;
 use crate::{
     Frame,
     nu::{Appended, Host, args, error, value},
 };
+use nu_plugin_protocol::EvaluatedCall;
+use nu_protocol::{Example, LabeledError, PipelineData, Signature, Span, Spanned, SyntaxShape, Type, Value, record};
 
 /// `xs append <topic>`.
 pub struct Append;

@@ -1,12 +1,12 @@
 //! `xs get`: one frame by id.
 
-use nu_plugin_protocol::EvaluatedCall;
-use nu_protocol::{Example, LabeledError, PipelineData, Signature, Type, Value};
 use super::StoreCommand;
 use crate::{
     StoreError,
     nu::{Host, args, error, value},
 };
+use nu_plugin_protocol::EvaluatedCall;
+use nu_protocol::{Example, LabeledError, PipelineData, Signature, Type, Value};
 
 /// `xs get <id>`.
 pub struct Get;

@@ -1,9 +1,9 @@
 //! `xs id pack`: an unpacked id record back to the id, losslessly.
 
-use nu_plugin_protocol::EvaluatedCall;
-use nu_protocol::{Example, LabeledError, PipelineData, Signature, Span, Type, Value};
 use super::StoreCommand;
 use crate::nu::{Host, value::id_from_record};
+use nu_plugin_protocol::EvaluatedCall;
+use nu_protocol::{Example, LabeledError, PipelineData, Signature, Span, Type, Value};
 
 /// `xs id pack`.
 pub struct IdPack;

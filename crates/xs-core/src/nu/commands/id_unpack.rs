@@ -1,12 +1,12 @@
 //! `xs id unpack`: an id's fields, its timestamp as a datetime.
 
-use nu_plugin_protocol::EvaluatedCall;
-use nu_protocol::{Example, LabeledError, PipelineData, Signature, Span, Spanned, SyntaxShape, Type, Value};
 use super::StoreCommand;
 use crate::{
     Scru128Id,
     nu::{Host, args, value::id_to_record},
 };
+use nu_plugin_protocol::EvaluatedCall;
+use nu_protocol::{Example, LabeledError, PipelineData, Signature, Span, Spanned, SyntaxShape, Type, Value};
 
 /// `xs id unpack [id]`.
 pub struct IdUnpack;

@@ -1,12 +1,12 @@
 //! `xs last`: the newest frame of a topic, or the newest n.
 
-use nu_plugin_protocol::EvaluatedCall;
-use nu_protocol::{Example, LabeledError, PipelineData, Signature, Spanned, SyntaxShape, Type, Value};
 use super::StoreCommand;
 use crate::{
     FollowOption, ReadOptions,
     nu::{Host, args, error, frames::FrameStream, value},
 };
+use nu_plugin_protocol::EvaluatedCall;
+use nu_protocol::{Example, LabeledError, PipelineData, Signature, Spanned, SyntaxShape, Type, Value};
 
 /// `xs last [topic] [n]`.
 pub struct Last;
