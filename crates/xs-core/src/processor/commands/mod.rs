@@ -46,4 +46,23 @@ mod tests {
         }
         Ok(())
     }
+
+    /// A script's store command runs the shared code: a bad id gets the
+    /// same labelled error, with its help line, as in the plugin, and a
+    /// `--topic` that leaves out `xs.threshold` leaves it out of a follow.
+    #[test]
+    fn a_script_gets_the_shared_behaviour() -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let context = Context { store: crate::Store::new(dir.path())?, outbox: None };
+        let engine = crate::processor::engine::Engine::new()?;
+        let interrupt = crate::processor::engine::Interrupt::new("test");
+        let mut runtime = engine.runtime(all(&context), &[], &interrupt)?;
+        let error = runtime.evaluate("t.nu", "xs get nope").expect_err("a bad id fails");
+        assert!(error.contains("invalid id") && error.contains("25-character scru128"), "{error}");
+        let topics =
+            runtime.evaluate("t.nu", "xs append clip | ignore; xs cat --pulse 10ms -T clip | first 2 | get topic")?;
+        let topics = topics.into_list()?.into_iter().map(|v| v.coerce_into_string()).collect::<Result<Vec<_>, _>>();
+        assert_eq!(topics?, ["clip", "xs.pulse"]);
+        Ok(())
+    }
 }
