@@ -1,23 +1,24 @@
 //! nu_plugin_xs: xs, the local-first event stream store, as Nushell commands.
 //!
-//! A thin adapter over [`xs_core`]: each command in [`commands`] parses its
-//! arguments, makes one call on a [`Backend`], and turns the result into
-//! Nushell values. [`XsPlugin`] holds the plugin's state: one backend per
+//! A thin adapter over [`xs_core`]: the store commands are written once in
+//! [`xs_core::nu`] (the processor's engine offers the same ones) and run
+//! here over a [`Backend`] ([`host`] is that glue); [`commands`] adds the
+//! plugin's own (`xs serve`, `xs status`, `xs export`, `xs import`). [`XsPlugin`] holds the plugin's state: one backend per
 //! store path, opened on first use. Nothing is opened at start-up: Nushell
 //! starts a plugin more than once while loading it, and runs calls on
 //! several threads at once.
 //!
 //! What it is not: a store. Everything durable happens in xs-core.
 
-mod args;
 mod backend;
 pub mod commands;
 mod consumer;
 mod dump;
 mod error;
-mod follow;
+mod host;
 mod lifecycle;
 mod location;
+mod watch;
 
 use std::{
     collections::HashMap,

@@ -45,6 +45,9 @@ mod error;
 mod frame;
 pub mod hash;
 mod id;
+#[cfg(feature = "nu")]
+#[expect(clippy::result_large_err, reason = "ShellError is Nushell's error type, returned by its value conversions")]
+pub mod nu;
 #[cfg(feature = "processor")]
 #[expect(clippy::result_large_err, reason = "ShellError is Nushell's error type, returned by every Command::run")]
 pub mod processor;

@@ -1,74 +1,40 @@
-//! The plugin's commands, one per file, each with its methods in the same
-//! order (name, description, signature, examples, run) and its examples
-//! checked by a test at the bottom.
+//! The plugin's commands: the store commands written once in
+//! [`xs_core::nu`] (`xs append`, `xs cat`, ...; the processor's engine
+//! offers the same values), each wrapped in [`shared::Shared`], and the
+//! plugin's own, one per file, methods in the same order (name,
+//! description, signature, examples, run): the `xs` parent, `xs export`,
+//! `xs import`, `xs serve` and `xs status`.
 
-mod append;
-mod cas;
-mod cas_put;
-mod cat;
 mod export;
-mod get;
-mod id;
-mod id_pack;
-mod id_unpack;
 mod import;
-mod last;
-mod remove;
 mod serve;
+mod shared;
 mod status;
 mod xs;
 
 use std::path::PathBuf;
 
 use nu_plugin::{EngineInterface, EvaluatedCall, PluginCommand};
-use nu_protocol::{Category, LabeledError, Record, Signature, Span, Spanned, SyntaxShape, Value};
+use nu_protocol::{LabeledError, Record, Span, Spanned, Value};
+use xs_core::nu::commands::{base_signature, signature};
 
 use crate::{XsPlugin, dump::Summary, location};
 
 /// Every command the plugin offers.
 pub fn all() -> Vec<Box<dyn PluginCommand<Plugin = XsPlugin>>> {
-    vec![
-        Box::new(xs::Xs),
-        Box::new(append::Append),
-        Box::new(cat::Cat),
-        Box::new(last::Last),
-        Box::new(get::Get),
-        Box::new(remove::Remove),
-        Box::new(cas::Cas),
-        Box::new(cas_put::CasPut),
-        Box::new(id::Id),
-        Box::new(id_unpack::IdUnpack),
-        Box::new(id_pack::IdPack),
-        Box::new(export::Export),
+    let mut commands: Vec<Box<dyn PluginCommand<Plugin = XsPlugin>>> = vec![Box::new(xs::Xs)];
+    commands.extend(
+        xs_core::nu::commands()
+            .into_iter()
+            .map(|command| Box::new(shared::Shared(command)) as Box<dyn PluginCommand<Plugin = XsPlugin>>),
+    );
+    commands.extend([
+        Box::new(export::Export) as Box<dyn PluginCommand<Plugin = XsPlugin>>,
         Box::new(import::Import),
         Box::new(serve::Serve),
         Box::new(status::Status),
-    ]
-}
-
-/// The signature every command starts from: the `xs` category.
-fn base_signature(name: &str) -> Signature {
-    Signature::build(name).category(Category::Custom("xs".into()))
-}
-
-/// The signature of a command that uses a store: the base and `--store`.
-fn signature(name: &str) -> Signature {
-    base_signature(name).named(
-        "store",
-        SyntaxShape::Filepath,
-        "the store directory (default: $env.XS_STORE, then the plugin config, then ~/.local/share/xs)",
-        None,
-    )
-}
-
-/// `--detail`, for the commands that return frames.
-fn detail_switch(signature: Signature) -> Signature {
-    signature.switch("detail", "add each frame's ttl and time", Some('d'))
-}
-
-/// The required `id` argument of `xs get` and `xs remove`.
-fn id_param(signature: Signature) -> Signature {
-    signature.required("id", SyntaxShape::String, "the frame's id")
+    ]);
+    commands
 }
 
 /// The directory argument at `position`, resolved against the user's
@@ -105,5 +71,39 @@ fn test_examples(command: &impl PluginCommand) {
     let (mut test, _store) = harness();
     if let Err(e) = test.test_command_examples(command) {
         panic!("the examples of `{}` fail: {e:?}", command.name());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The examples of every shared store command hold in the plugin.
+    #[test]
+    fn test_examples_of_the_store_commands() -> Result<(), Box<dyn std::error::Error>> {
+        for command in xs_core::nu::commands() {
+            let (mut test, _store) = harness();
+            test.test_command_examples(&shared::Shared(command))?;
+        }
+        Ok(())
+    }
+
+    /// The plugin registers every shared store command as xs-core writes
+    /// it (the processor's tests check the same of the engine), and no
+    /// other command of its own under those names.
+    #[test]
+    fn the_plugin_offers_the_shared_commands() -> Result<(), Box<dyn std::error::Error>> {
+        let plugin = all();
+        for shared in xs_core::nu::commands() {
+            let found: Vec<_> = plugin.iter().filter(|c| c.name() == shared.name()).collect();
+            let [registered] = found.as_slice() else {
+                panic!("{} is registered {} times", shared.name(), found.len())
+            };
+            assert_eq!(registered.description(), shared.description());
+            assert_eq!(registered.extra_description(), shared.extra_description());
+            assert_eq!(serde_json::to_value(registered.signature())?, serde_json::to_value(shared.signature())?);
+            assert_eq!(format!("{:?}", registered.examples()), format!("{:?}", shared.examples()));
+        }
+        Ok(())
     }
 }

@@ -2,7 +2,7 @@
 
 use nu_plugin::{EngineInterface, EvaluatedCall, PluginCommand};
 use nu_protocol::{Example, LabeledError, PipelineData, Record, Signature, Span, Type, Value};
-use xs_core::{ReadOptions, processor::value};
+use xs_core::{ReadOptions, nu::value};
 
 use crate::{XsPlugin, backend, error, lifecycle};
 

@@ -37,6 +37,7 @@ use serde_json::{Map, Value as Json};
 
 use crate::{
     frame::Frame,
+    nu::value::{record_to_json, to_json},
     processor::{
         commands::{self, Context},
         config::{Returns, returns},
@@ -46,9 +47,7 @@ use crate::{
         handler::{Spec, script},
         instance::{Control, Stop},
         lifecycle::{self, Event, Kind},
-        module,
-        value::{record_to_json, to_json},
-        watchdog,
+        module, watchdog,
     },
     store::Store,
     ttl::TTL,

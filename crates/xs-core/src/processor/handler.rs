@@ -19,6 +19,7 @@ use ssri::Integrity;
 
 use crate::{
     frame::Frame,
+    nu::value::frame_to_value,
     processor::{
         commands::{self, Context},
         config::{Config, Start},
@@ -29,7 +30,6 @@ use crate::{
         outbox::Outbox,
         output::{out_frame, outcome},
         position::{Position, check_state},
-        value::frame_to_value,
     },
     read_options::{FollowOption, ReadOptions},
     store::Store,

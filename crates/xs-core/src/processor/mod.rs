@@ -29,9 +29,8 @@
 //! | `config.rs`, `output.rs` | the config record; the `{out?, next?}` contract and output frames |
 //! | `outbox.rs`, `position.rs` | uncommitted output; the checkpoint committed with it |
 //! | `engine.rs` | the embedded Nushell engine and each script's copy of it |
-//! | `commands/` | the store commands inside the engine (`xs append`, `xs cat`, ...) and `print` |
+//! | `commands/` | the engine's adapter over [`crate::nu`]'s store commands (`xs append`, `xs cat`, ...), `print`, and the exec guard |
 //! | `module.rs` | `xs.module.<name>` sources, as of a register frame |
-//! | [`value`], [`payload`] | frames, ids and JSON as Nushell values; pipeline input as payload bytes |
 //!
 //! What it is not: a scheduler of external jobs. A handler's externals
 //! run inside its `run`, and exactly once covers only what the handler
@@ -49,10 +48,8 @@ mod lifecycle;
 mod module;
 mod outbox;
 mod output;
-pub mod payload;
 mod position;
 mod supervisor;
-pub mod value;
 mod watchdog;
 
 pub use supervisor::Processor;

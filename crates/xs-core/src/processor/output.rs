@@ -11,7 +11,8 @@ use nu_protocol::{ShellError, Value};
 
 use crate::{
     frame::Frame,
-    processor::{config::Returns, error::invalid, value::to_json},
+    nu::value::to_json,
+    processor::{config::Returns, error::invalid},
     store::Store,
 };
 

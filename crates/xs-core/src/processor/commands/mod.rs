@@ -1,99 +1,68 @@
-//! The store commands inside the embedded engine, under the plugin's names
-//! and flags (`xs append`, `xs cat`, `xs last`, `xs get`, `xs remove`,
-//! `xs cas`, `xs cas put`, `xs id`, `xs id unpack`, `xs id pack`), so a
-//! pipeline behaves the same typed in a shell and run by a handler. Each
-//! is an adapter over the same xs-core call the plugin makes, one per
-//! file, methods in the same order (name, signature, description,
-//! examples, run). `print` is here too: the engine's output must never
-//! reach the process's stdout (the plugin protocol may own it), so it
-//! goes to the log.
+//! The commands of the embedded engine: the store commands of
+//! [`crate::nu`] (`xs append`, `xs cat`, `xs last`, `xs get`, `xs remove`,
+//! `xs cas`, `xs cas put`, `xs id`, `xs id unpack`, `xs id pack`), the very
+//! values the plugin registers, each wrapped in the one engine adapter, so
+//! a pipeline behaves the same typed in a shell and run by a handler.
+//! Besides them, two engine-only commands: `print`, which goes to the log
+//! (the engine's output must never reach the process's stdout, which the
+//! plugin protocol may own), and the guard against `exec`.
 
-mod append;
-mod args;
-mod cas;
-mod cas_put;
-mod cat;
+mod adapter;
+mod context;
 mod exec;
-mod get;
-mod id;
-mod id_pack;
-mod id_unpack;
-mod last;
 mod print;
-mod remove;
 
-use std::sync::Arc;
+use nu_protocol::engine::Command;
 
-use nu_engine::CallExt;
-use nu_protocol::{
-    Category, ShellError, Signature, Span, SyntaxShape,
-    engine::{Call, Command, EngineState, Stack},
-};
-
+pub(crate) use context::Context;
 pub(crate) use exec::NoExec;
-
-use crate::{
-    processor::{error::invalid, outbox::Outbox},
-    store::Store,
-};
-
-/// What the commands of one engine work on: the store and, inside a
-/// handler, its outbox (where `xs append` goes until the input is done).
-#[derive(Clone)]
-pub(crate) struct Context {
-    pub(crate) store: Store,
-    pub(crate) outbox: Option<Arc<Outbox>>,
-}
-
-impl Context {
-    /// Before a read: commits what earlier inputs emitted, so a handler
-    /// reads its own finished output.
-    fn before_read(&self, span: Span) -> Result<(), ShellError> {
-        match &self.outbox {
-            Some(outbox) => outbox.commit(Vec::new()).map(drop).map_err(|e| invalid(e, "reading here", span).into()),
-            None => Ok(()),
-        }
-    }
-
-    /// Refuses a `--store` naming another store than the one the engine runs in.
-    fn check_store(&self, engine_state: &EngineState, stack: &mut Stack, call: &Call) -> Result<(), ShellError> {
-        let Some(path) = call.get_flag::<nu_protocol::Spanned<String>>(engine_state, stack, "store")? else {
-            return Ok(());
-        };
-        let cwd = engine_state.cwd(Some(stack))?;
-        let given = std::fs::canonicalize(cwd.join(&path.item)).ok();
-        if given.is_some() && given == std::fs::canonicalize(self.store.path()).ok() {
-            return Ok(());
-        }
-        Err(invalid(format!("{} is not the store this script runs in", path.item), "another store", path.span)
-            .with_help("scripts run by the processor use the store that runs them; drop --store")
-            .into())
-    }
-}
 
 /// Every command, bound to `context`.
 pub(crate) fn all(context: &Context) -> Vec<Box<dyn Command>> {
-    vec![
-        Box::new(append::Append(context.clone())),
-        Box::new(cat::Cat(context.clone())),
-        Box::new(last::Last(context.clone())),
-        Box::new(get::Get(context.clone())),
-        Box::new(remove::Remove(context.clone())),
-        Box::new(cas::Cas(context.clone())),
-        Box::new(cas_put::CasPut(context.clone())),
-        Box::new(id::Id),
-        Box::new(id_unpack::IdUnpack),
-        Box::new(id_pack::IdPack),
-        Box::new(print::Print),
-    ]
+    let store_commands = crate::nu::commands().into_iter().map(|command| adapter::Shared::boxed(command, context));
+    store_commands.chain([Box::new(print::Print) as Box<dyn Command>]).collect()
 }
 
-/// The signature every store command starts from: its category and `--store`.
-fn signature(name: &str) -> Signature {
-    Signature::build(name).category(Category::Custom("xs".into())).named(
-        "store",
-        SyntaxShape::Filepath,
-        "accepted for the plugin's sake: scripts always use the store that runs them",
-        None,
-    )
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The engine registers exactly the shared commands, as they are
+    /// written in `crate::nu` (the plugin's tests check the same of the
+    /// plugin), so the two front ends offer identical commands.
+    #[test]
+    fn the_engine_offers_the_shared_commands() -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let context = Context { store: crate::Store::new(dir.path())?, outbox: None };
+        let engine: Vec<_> = all(&context).into_iter().filter(|c| c.name() != "print").collect();
+        let shared = crate::nu::commands();
+        assert_eq!(engine.len(), shared.len());
+        for (engine, shared) in engine.iter().zip(&shared) {
+            assert_eq!(engine.name(), shared.name());
+            assert_eq!(engine.description(), shared.description());
+            assert_eq!(engine.extra_description(), shared.extra_description());
+            assert_eq!(serde_json::to_value(engine.signature())?, serde_json::to_value(shared.signature())?);
+            assert_eq!(format!("{:?}", engine.examples()), format!("{:?}", shared.examples()));
+        }
+        Ok(())
+    }
+
+    /// A script's store command runs the shared code: a bad id gets the
+    /// same labelled error, with its help line, as in the plugin, and a
+    /// `--topic` that leaves out `xs.threshold` leaves it out of a follow.
+    #[test]
+    fn a_script_gets_the_shared_behaviour() -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let context = Context { store: crate::Store::new(dir.path())?, outbox: None };
+        let engine = crate::processor::engine::Engine::new()?;
+        let interrupt = crate::processor::engine::Interrupt::new("test");
+        let mut runtime = engine.runtime(all(&context), &[], &interrupt)?;
+        let error = runtime.evaluate("t.nu", "xs get nope").expect_err("a bad id fails");
+        assert!(error.contains("invalid id") && error.contains("25-character scru128"), "{error}");
+        let topics =
+            runtime.evaluate("t.nu", "xs append clip | ignore; xs cat --pulse 10ms -T clip | first 2 | get topic")?;
+        let topics = topics.into_list()?.into_iter().map(|v| v.coerce_into_string()).collect::<Result<Vec<_>, _>>();
+        assert_eq!(topics?, ["clip", "xs.pulse"]);
+        Ok(())
+    }
 }

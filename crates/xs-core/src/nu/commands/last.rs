@@ -1,20 +1,17 @@
 //! `xs last`: the newest frame of a topic, or the newest n.
 
-use nu_plugin::{EngineInterface, EvaluatedCall, PluginCommand};
-use nu_protocol::{Example, LabeledError, PipelineData, Signature, Spanned, SyntaxShape, Type, Value};
-use xs_core::{FollowOption, ReadOptions, processor::value};
-
+use super::StoreCommand;
 use crate::{
-    XsPlugin, args, error,
-    follow::{FrameStream, Markers},
+    FollowOption, ReadOptions,
+    nu::{Host, args, error, frames::FrameStream, value},
 };
+use nu_plugin_protocol::EvaluatedCall;
+use nu_protocol::{Example, LabeledError, PipelineData, Signature, Spanned, SyntaxShape, Type, Value};
 
 /// `xs last [topic] [n]`.
 pub struct Last;
 
-impl PluginCommand for Last {
-    type Plugin = XsPlugin;
-
+impl StoreCommand for Last {
     fn name(&self) -> &str {
         "xs last"
     }
@@ -60,24 +57,18 @@ impl PluginCommand for Last {
         ]
     }
 
-    fn run(
-        &self,
-        plugin: &XsPlugin,
-        engine: &EngineInterface,
-        call: &EvaluatedCall,
-        _input: PipelineData,
-    ) -> Result<PipelineData, LabeledError> {
+    fn run(&self, host: &dyn Host, call: &EvaluatedCall, _input: PipelineData) -> Result<PipelineData, LabeledError> {
         let topic = call.opt::<Spanned<String>>(0)?;
         let topic_span = topic.as_ref().map_or(call.head, |t| t.span);
         let topic = topic.map_or_else(|| "*".to_string(), |t| t.item);
-        xs_core::TopicFilter::parse(&topic).map_err(error::at(topic_span))?;
+        crate::TopicFilter::parse(&topic).map_err(error::at(topic_span))?;
         let n = call.opt::<Spanned<i64>>(1)?.as_ref().map(args::count).transpose()?;
         let detail = call.has_flag("detail")?;
-        let backend = plugin.backend(engine, call)?;
+        let backend = host.store(call)?;
         if call.has_flag("follow")? {
             let options = ReadOptions::builder().follow(FollowOption::On).topic(topic).last(n.unwrap_or(1)).build();
             let source = backend.read(options).map_err(error::at(call.head))?;
-            let stream = FrameStream::new(source, engine.signals().clone(), call.head, detail, Markers::NONE);
+            let stream = FrameStream::new(source, host.signals(), host.watch(), call.head).detail(detail);
             return Ok(stream.into_pipeline_data());
         }
         let frames = backend.last(&topic, n.unwrap_or(1)).map_err(error::at(topic_span))?;
@@ -87,13 +78,5 @@ impl PluginCommand for Last {
             None => values.next().unwrap_or(Value::nothing(call.head)),
         };
         Ok(PipelineData::value(value, None))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn test_examples() {
-        super::super::test_examples(&super::Last);
     }
 }

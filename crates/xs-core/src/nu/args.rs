@@ -2,15 +2,16 @@
 //! ids, hashes, TTLs (a string or a Nushell duration), topic lists (a
 //! comma string or a list) and the `--meta` record.
 
-use nu_plugin::EvaluatedCall;
 use std::io::Read;
 
+use nu_plugin_protocol::EvaluatedCall;
 use nu_protocol::{LabeledError, PipelineData, Span, Spanned, Value};
-use xs_core::{Integrity, Scru128Id, StoreError, TTL};
 
-use xs_core::processor::value;
-
-use crate::error;
+use crate::{
+    Integrity, Scru128Id, StoreError, TTL,
+    nu::{error, payload, value},
+    topic::TopicFilter,
+};
 
 /// An id argument.
 ///
@@ -46,7 +47,7 @@ pub fn id_flag(call: &EvaluatedCall, name: &str) -> Result<Option<Scru128Id>, La
 ///
 /// Not an SRI hash: labeled at the argument.
 pub fn hash(arg: &Spanned<String>) -> Result<Integrity, LabeledError> {
-    xs_core::hash::parse(&arg.item).map_err(|e| error::labeled(e, arg.span))
+    crate::hash::parse(&arg.item).map_err(|e| error::labeled(e, arg.span))
 }
 
 /// `--ttl`: a TTL string, or a duration (`1hr` is `time:3600000`).
@@ -80,7 +81,7 @@ pub fn topics(value: &Value) -> Result<String, LabeledError> {
         }
         other => other.as_str()?.to_string(),
     };
-    xs_core::TopicFilter::parse(&spec).map_err(error::at(value.span()))?;
+    TopicFilter::parse(&spec).map_err(error::at(value.span()))?;
     Ok(spec)
 }
 
@@ -106,7 +107,7 @@ pub fn meta(value: &Value) -> Result<serde_json::Value, LabeledError> {
 /// An error value in the input, or a value with no JSON form.
 pub fn payload(input: PipelineData, head: Span) -> Result<Spanned<Box<dyn Read + Send>>, LabeledError> {
     let span = input.span().unwrap_or(head);
-    let reader = xs_core::processor::payload::reader(input, head)?;
+    let reader = payload::reader(input, head)?;
     Ok(Spanned { item: reader.unwrap_or_else(|| Box::new(std::io::empty())), span })
 }
 

@@ -1,16 +1,15 @@
 //! `xs cas put`: pipeline input into the CAS.
 
-use nu_plugin::{EngineInterface, EvaluatedCall, PluginCommand};
+use nu_plugin_protocol::EvaluatedCall;
 use nu_protocol::{Example, LabeledError, PipelineData, Signature, Type, Value};
 
-use crate::{XsPlugin, args, error};
+use super::StoreCommand;
+use crate::nu::{Host, args, error};
 
 /// `xs cas put`.
 pub struct CasPut;
 
-impl PluginCommand for CasPut {
-    type Plugin = XsPlugin;
-
+impl StoreCommand for CasPut {
     fn name(&self) -> &str {
         "xs cas put"
     }
@@ -36,24 +35,10 @@ impl PluginCommand for CasPut {
         }]
     }
 
-    fn run(
-        &self,
-        plugin: &XsPlugin,
-        engine: &EngineInterface,
-        call: &EvaluatedCall,
-        input: PipelineData,
-    ) -> Result<PipelineData, LabeledError> {
+    fn run(&self, host: &dyn Host, call: &EvaluatedCall, input: PipelineData) -> Result<PipelineData, LabeledError> {
         let mut payload = args::payload(input, call.head)?;
-        let backend = plugin.backend(engine, call)?;
+        let backend = host.store(call)?;
         let hash = backend.cas_put(&mut payload.item).map_err(error::at(payload.span))?;
         Ok(PipelineData::value(Value::string(hash.to_string(), call.head), None))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn test_examples() {
-        super::super::test_examples(&super::CasPut);
     }
 }

@@ -17,10 +17,7 @@ use nu_protocol::{Record, ShellError, Span, Value, shell_error::generic::Generic
 use scru128::Scru128Id;
 use serde_json::{Map, Number, Value as Json};
 
-use crate::{
-    frame::{Frame, id_time},
-    processor::error::invalid,
-};
+use crate::frame::{Frame, id_time};
 
 /// The record form of `frame`: `{id, topic, hash, meta}`, plus `ttl` and
 /// `time` when `detail` is set.
@@ -28,7 +25,7 @@ use crate::{
 /// ```
 /// use nu_protocol::Span;
 /// let frame = xs_core::Frame::builder("clip").build();
-/// let value = xs_core::processor::value::frame_to_value(&frame, false, Span::unknown());
+/// let value = xs_core::nu::value::frame_to_value(&frame, false, Span::unknown());
 /// assert_eq!(value.as_record().unwrap().columns().collect::<Vec<_>>(), ["id", "topic", "hash", "meta"]);
 /// ```
 pub fn frame_to_value(frame: &Frame, detail: bool, span: Span) -> Value {
@@ -57,7 +54,7 @@ pub fn frame_to_value(frame: &Frame, detail: bool, span: Span) -> Value {
 /// ```
 /// use nu_protocol::{Span, Value};
 /// let hash = Value::string("sha256-x", Span::unknown());
-/// assert_eq!(xs_core::processor::value::hash_in(&hash), Ok(Some("sha256-x".to_string())));
+/// assert_eq!(xs_core::nu::value::hash_in(&hash), Ok(Some("sha256-x".to_string())));
 /// ```
 pub fn hash_in(value: &Value) -> Result<Option<String>, &'static str> {
     match value {
@@ -75,7 +72,7 @@ pub fn hash_in(value: &Value) -> Result<Option<String>, &'static str> {
 ///
 /// ```
 /// let id = xs_core::Scru128Id::try_from_fields(1_700_000_000_000, 0, 0, 0).unwrap();
-/// assert_eq!(xs_core::processor::value::id_datetime(id).timestamp_millis(), 1_700_000_000_000);
+/// assert_eq!(xs_core::nu::value::id_datetime(id).timestamp_millis(), 1_700_000_000_000);
 /// ```
 pub fn id_datetime(id: Scru128Id) -> DateTime<FixedOffset> {
     DateTime::<Utc>::from(id_time(id)).fixed_offset()
@@ -84,7 +81,7 @@ pub fn id_datetime(id: Scru128Id) -> DateTime<FixedOffset> {
 /// The fields of `id`: `{timestamp, counter_hi, counter_lo, entropy}`.
 ///
 /// ```
-/// use xs_core::processor::value::{id_from_record, id_to_record};
+/// use xs_core::nu::value::{id_from_record, id_to_record};
 /// let id = scru128::new();
 /// let record = id_to_record(id, nu_protocol::Span::unknown());
 /// assert_eq!(id_from_record(&record, nu_protocol::Span::unknown()).unwrap(), id);
@@ -134,7 +131,7 @@ pub fn id_from_record(record: &Record, span: Span) -> Result<Scru128Id, ShellErr
 /// ```
 /// use nu_protocol::{Value, record};
 /// let value = Value::test_record(record! {"n" => Value::test_int(3)});
-/// assert_eq!(xs_core::processor::value::to_json(&value).unwrap(), serde_json::json!({"n": 3}));
+/// assert_eq!(xs_core::nu::value::to_json(&value).unwrap(), serde_json::json!({"n": 3}));
 /// ```
 pub fn to_json(value: &Value) -> Result<Json, ShellError> {
     Ok(match value {
@@ -164,7 +161,7 @@ pub fn to_json(value: &Value) -> Result<Json, ShellError> {
 /// ```
 /// use nu_protocol::{Value, record};
 /// let meta = record! {"app" => Value::test_string("terminal")};
-/// let json = xs_core::processor::value::record_to_json(&meta).unwrap();
+/// let json = xs_core::nu::value::record_to_json(&meta).unwrap();
 /// assert_eq!(json["app"], "terminal");
 /// ```
 pub fn record_to_json(record: &Record) -> Result<Map<String, Json>, ShellError> {
@@ -175,7 +172,7 @@ pub fn record_to_json(record: &Record) -> Result<Map<String, Json>, ShellError> 
 ///
 /// ```
 /// use nu_protocol::{Span, Value};
-/// let value = xs_core::processor::value::from_json(&serde_json::json!([1, "a"]), Span::unknown());
+/// let value = xs_core::nu::value::from_json(&serde_json::json!([1, "a"]), Span::unknown());
 /// assert_eq!(value, Value::test_list(vec![Value::test_int(1), Value::test_string("a")]));
 /// ```
 pub fn from_json(json: &Json, span: Span) -> Value {
@@ -199,6 +196,11 @@ fn no_json(what: impl std::fmt::Display, span: Span) -> ShellError {
 fn out_of_range(name: &str, span: Span) -> GenericError {
     invalid(format!("{name} is out of range for a scru128 id"), "out of range", span)
         .with_help("timestamp: 48 bits of ms since 1970; counter_hi, counter_lo: 24 bits; entropy: 32 bits")
+}
+
+/// A plain error at `span`.
+fn invalid(message: impl Into<String>, label: impl Into<String>, span: Span) -> GenericError {
+    GenericError::new(message.into(), label.into(), span)
 }
 
 #[cfg(test)]

@@ -1,17 +1,17 @@
 //! `xs id unpack`: an id's fields, its timestamp as a datetime.
 
-use nu_plugin::{EngineInterface, EvaluatedCall, PluginCommand};
+use super::StoreCommand;
+use crate::{
+    Scru128Id,
+    nu::{Host, args, value::id_to_record},
+};
+use nu_plugin_protocol::EvaluatedCall;
 use nu_protocol::{Example, LabeledError, PipelineData, Signature, Span, Spanned, SyntaxShape, Type, Value};
-use xs_core::{Scru128Id, processor::value::id_to_record};
-
-use crate::{XsPlugin, args};
 
 /// `xs id unpack [id]`.
 pub struct IdUnpack;
 
-impl PluginCommand for IdUnpack {
-    type Plugin = XsPlugin;
-
+impl StoreCommand for IdUnpack {
     fn name(&self) -> &str {
         "xs id unpack"
     }
@@ -37,13 +37,7 @@ impl PluginCommand for IdUnpack {
         ]
     }
 
-    fn run(
-        &self,
-        _plugin: &XsPlugin,
-        _engine: &EngineInterface,
-        call: &EvaluatedCall,
-        input: PipelineData,
-    ) -> Result<PipelineData, LabeledError> {
+    fn run(&self, _host: &dyn Host, call: &EvaluatedCall, input: PipelineData) -> Result<PipelineData, LabeledError> {
         let arg = match call.opt::<Spanned<String>>(0)? {
             Some(arg) => arg,
             None => {
@@ -73,10 +67,5 @@ mod tests {
         assert_eq!(record.get("counter_hi").unwrap().as_int().unwrap(), 1);
         assert_eq!(record.get("entropy").unwrap().as_int().unwrap(), 3);
         assert_eq!(record.get("timestamp").unwrap().as_date().unwrap().timestamp_millis(), 1_700_000_000_000);
-    }
-
-    #[test]
-    fn test_examples() {
-        super::super::test_examples(&IdUnpack);
     }
 }

@@ -2,21 +2,22 @@
 
 use std::time::Duration;
 
-use nu_plugin::{EngineInterface, EvaluatedCall, PluginCommand};
+use nu_plugin_protocol::EvaluatedCall;
 use nu_protocol::{Example, LabeledError, PipelineData, Signature, Spanned, SyntaxShape, Type, Value};
-use xs_core::{FollowOption, ReadOptions};
 
+use super::StoreCommand;
 use crate::{
-    XsPlugin, args, error,
-    follow::{FrameStream, Markers},
+    FollowOption, ReadOptions,
+    nu::{
+        Host, args, error,
+        frames::{FrameStream, Markers},
+    },
 };
 
 /// `xs cat`.
 pub struct Cat;
 
-impl PluginCommand for Cat {
-    type Plugin = XsPlugin;
-
+impl StoreCommand for Cat {
     fn name(&self) -> &str {
         "xs cat"
     }
@@ -74,18 +75,12 @@ impl PluginCommand for Cat {
         ]
     }
 
-    fn run(
-        &self,
-        plugin: &XsPlugin,
-        engine: &EngineInterface,
-        call: &EvaluatedCall,
-        _input: PipelineData,
-    ) -> Result<PipelineData, LabeledError> {
+    fn run(&self, host: &dyn Host, call: &EvaluatedCall, _input: PipelineData) -> Result<PipelineData, LabeledError> {
         let options = read_options(call)?;
         let markers = Markers::for_read(&options);
-        let source = plugin.backend(engine, call)?.read(options).map_err(error::at(call.head))?;
+        let source = host.store(call)?.read(options).map_err(error::at(call.head))?;
         let detail = call.has_flag("detail")?;
-        let stream = FrameStream::new(source, engine.signals().clone(), call.head, detail, markers);
+        let stream = FrameStream::new(source, host.signals(), host.watch(), call.head).detail(detail).markers(markers);
         Ok(stream.into_pipeline_data())
     }
 }
@@ -113,13 +108,5 @@ fn follow(call: &EvaluatedCall) -> Result<FollowOption, LabeledError> {
         Some(Spanned { item, .. }) => Ok(FollowOption::WithHeartbeat(Duration::from_nanos(item.unsigned_abs()))),
         None if call.has_flag("follow")? => Ok(FollowOption::On),
         None => Ok(FollowOption::Off),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn test_examples() {
-        super::super::test_examples(&super::Cat);
     }
 }

@@ -2,13 +2,14 @@
 
 use std::io::{Cursor, Read};
 
-use nu_plugin::{EngineInterface, EvaluatedCall, PluginCommand};
+use nu_plugin_protocol::EvaluatedCall;
 use nu_protocol::{
     ByteStream, ByteStreamType, Example, LabeledError, PipelineData, Signals, Signature, Span, Spanned, SyntaxShape,
     Type, Value,
 };
 
-use crate::{XsPlugin, args, error};
+use super::StoreCommand;
+use crate::nu::{Host, args, error};
 
 /// Payloads up to this size come back as a value; larger ones as a stream.
 const WHOLE_MAX: u64 = 1024 * 1024;
@@ -16,9 +17,7 @@ const WHOLE_MAX: u64 = 1024 * 1024;
 /// `xs cas [hash]`.
 pub struct Cas;
 
-impl PluginCommand for Cas {
-    type Plugin = XsPlugin;
-
+impl StoreCommand for Cas {
     fn name(&self) -> &str {
         "xs cas"
     }
@@ -63,17 +62,11 @@ impl PluginCommand for Cas {
         ]
     }
 
-    fn run(
-        &self,
-        plugin: &XsPlugin,
-        engine: &EngineInterface,
-        call: &EvaluatedCall,
-        input: PipelineData,
-    ) -> Result<PipelineData, LabeledError> {
+    fn run(&self, host: &dyn Host, call: &EvaluatedCall, input: PipelineData) -> Result<PipelineData, LabeledError> {
         let Some(arg) = hash_arg(call, input)? else { return Ok(PipelineData::empty()) };
         let hash = args::hash(&arg)?;
-        let reader = plugin.backend(engine, call)?.cas_reader(&hash).map_err(error::at(arg.span))?;
-        content(reader, call.head, engine.signals().clone()).map_err(error::at(arg.span))
+        let reader = host.store(call)?.cas_reader(&hash).map_err(error::at(arg.span))?;
+        content(reader, call.head, host.signals()).map_err(error::at(arg.span))
     }
 }
 
@@ -85,7 +78,7 @@ fn hash_arg(call: &EvaluatedCall, input: PipelineData) -> Result<Option<Spanned<
     }
     let value = input.into_value(call.head)?;
     let span = value.span();
-    let hash = xs_core::processor::value::hash_in(&value).map_err(|message| no_hash(message, span))?;
+    let hash = crate::nu::value::hash_in(&value).map_err(|message| no_hash(message, span))?;
     Ok(hash.map(|item| Spanned { item, span }))
 }
 
@@ -95,7 +88,7 @@ fn no_hash(message: &str, span: Span) -> LabeledError {
 }
 
 /// Small content as a string or binary value; large content as a stream.
-fn content(mut reader: Box<dyn Read + Send>, span: Span, signals: Signals) -> xs_core::Result<PipelineData> {
+fn content(mut reader: Box<dyn Read + Send>, span: Span, signals: Signals) -> crate::Result<PipelineData> {
     let mut head = Vec::new();
     reader.by_ref().take(WHOLE_MAX + 1).read_to_end(&mut head)?;
     if head.len() as u64 > WHOLE_MAX {
@@ -107,12 +100,4 @@ fn content(mut reader: Box<dyn Read + Send>, span: Span, signals: Signals) -> xs
         Err(e) => Value::binary(e.into_bytes(), span),
     };
     Ok(PipelineData::value(value, None))
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn test_examples() {
-        super::super::test_examples(&super::Cas);
-    }
 }

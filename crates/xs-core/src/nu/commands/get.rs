@@ -1,17 +1,17 @@
 //! `xs get`: one frame by id.
 
-use nu_plugin::{EngineInterface, EvaluatedCall, PluginCommand};
+use super::StoreCommand;
+use crate::{
+    StoreError,
+    nu::{Host, args, error, value},
+};
+use nu_plugin_protocol::EvaluatedCall;
 use nu_protocol::{Example, LabeledError, PipelineData, Signature, Type, Value};
-use xs_core::{StoreError, processor::value};
-
-use crate::{XsPlugin, args, error};
 
 /// `xs get <id>`.
 pub struct Get;
 
-impl PluginCommand for Get {
-    type Plugin = XsPlugin;
-
+impl StoreCommand for Get {
     fn name(&self) -> &str {
         "xs get"
     }
@@ -33,24 +33,10 @@ impl PluginCommand for Get {
         }]
     }
 
-    fn run(
-        &self,
-        plugin: &XsPlugin,
-        engine: &EngineInterface,
-        call: &EvaluatedCall,
-        _input: PipelineData,
-    ) -> Result<PipelineData, LabeledError> {
+    fn run(&self, host: &dyn Host, call: &EvaluatedCall, _input: PipelineData) -> Result<PipelineData, LabeledError> {
         let id = args::id_arg(call, 0)?;
-        let found = plugin.backend(engine, call)?.get(&id.item).map_err(error::at(id.span))?;
+        let found = host.store(call)?.get(&id.item).map_err(error::at(id.span))?;
         let frame = found.ok_or_else(|| error::labeled(StoreError::NotFound(id.item), id.span))?;
         Ok(PipelineData::value(value::frame_to_value(&frame, call.has_flag("detail")?, call.head), None))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn test_examples() {
-        super::super::test_examples(&super::Get);
     }
 }

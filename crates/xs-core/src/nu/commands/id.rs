@@ -1,16 +1,15 @@
 //! `xs id`: a new scru128 id.
 
-use nu_plugin::{EngineInterface, EvaluatedCall, PluginCommand};
+use nu_plugin_protocol::EvaluatedCall;
 use nu_protocol::{Example, LabeledError, PipelineData, Signature, Type, Value};
 
-use crate::XsPlugin;
+use super::StoreCommand;
+use crate::nu::Host;
 
 /// `xs id`.
 pub struct Id;
 
-impl PluginCommand for Id {
-    type Plugin = XsPlugin;
-
+impl StoreCommand for Id {
     fn name(&self) -> &str {
         "xs id"
     }
@@ -27,21 +26,7 @@ impl PluginCommand for Id {
         vec![Example { example: "(xs id | str length)", description: "A 25-character id", result: None }]
     }
 
-    fn run(
-        &self,
-        _plugin: &XsPlugin,
-        _engine: &EngineInterface,
-        call: &EvaluatedCall,
-        _input: PipelineData,
-    ) -> Result<PipelineData, LabeledError> {
+    fn run(&self, _host: &dyn Host, call: &EvaluatedCall, _input: PipelineData) -> Result<PipelineData, LabeledError> {
         Ok(PipelineData::value(Value::string(scru128::new_string(), call.head), None))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn test_examples() {
-        super::super::test_examples(&super::Id);
     }
 }

@@ -1,55 +1,16 @@
-//! Pipeline input as payload bytes, for `xs append` and `xs cas put` in
-//! the embedded engine and in the plugin (one set of rules for both).
+//! Pipeline input as payload bytes, for `xs append` and `xs cas put`.
 //!
 //! Nothing is no payload; a string is its UTF-8 bytes; binary is itself; a
 //! byte stream is copied into the CAS as it arrives (never collected);
 //! anything else (a record, a list, a number) is stored as its JSON.
 
-use std::io::{self, Cursor, Read};
+use std::io::{Cursor, Read};
 
 use nu_protocol::{PipelineData, ShellError, Span, Value};
-use ssri::Integrity;
 
-use crate::{
-    processor::{error::store_error, value::to_json},
-    store::Store,
-};
+use crate::nu::value::to_json;
 
-/// Writes `input` into the CAS of `store` and returns its hash, or `None`
-/// when there is no input (unless `keep_empty`, which stores the empty
-/// payload and returns its hash).
-///
-/// # Errors
-///
-/// An error value in the input, a value with no JSON form, or an io or
-/// storage error writing the CAS.
-///
-/// # Examples
-///
-/// ```
-/// use nu_protocol::{PipelineData, Span, Value};
-/// # let dir = tempfile::tempdir()?;
-/// let store = xs_core::Store::new(dir.path())?;
-/// let input = PipelineData::value(Value::test_string("hello"), None);
-/// let hash = xs_core::processor::payload::put(&store, input, Span::unknown(), false)?.unwrap();
-/// assert_eq!(store.cas_read(&hash)?, b"hello");
-/// # Ok::<(), Box<dyn std::error::Error>>(())
-/// ```
-pub fn put(store: &Store, input: PipelineData, head: Span, keep_empty: bool) -> Result<Option<Integrity>, ShellError> {
-    let mut writer = store.cas_writer();
-    let written = match reader(input, head)? {
-        Some(mut reader) => io::copy(&mut reader, &mut writer).map_err(|e| store_error(e.into(), head))?,
-        None => 0,
-    };
-    if written == 0 && !keep_empty {
-        return Ok(None);
-    }
-    writer.commit().map(Some).map_err(|e| store_error(e, head))
-}
-
-/// The bytes of `input` as a reader, or `None` when there is no input: the
-/// rules of [`put`] for a caller that writes elsewhere (the plugin hands it
-/// to a [`Connection`](crate::Connection), which may be a socket client).
+/// The bytes of `input` as a reader, or `None` when there is no input.
 /// A byte stream stays a stream, so it is read in constant memory.
 ///
 /// # Errors
@@ -63,7 +24,7 @@ pub fn put(store: &Store, input: PipelineData, head: Span, keep_empty: bool) -> 
 /// use nu_protocol::{PipelineData, Span, Value};
 /// let input = PipelineData::value(Value::test_string("hello"), None);
 /// let mut bytes = Vec::new();
-/// xs_core::processor::payload::reader(input, Span::unknown())?.unwrap().read_to_end(&mut bytes)?;
+/// xs_core::nu::payload::reader(input, Span::unknown())?.unwrap().read_to_end(&mut bytes)?;
 /// assert_eq!(bytes, b"hello");
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```

@@ -1,25 +1,24 @@
 //! A read as a Nushell list stream that stays responsive.
 //!
-//! The plugin learns that its consumer stopped (`| first 3`) or that the
+//! A command learns that its consumer stopped (`| first 3`) or that the
 //! user pressed Ctrl-C only between items, when the iterator returns. So
 //! [`FrameStream::next`] never blocks for long: it polls the read with a
 //! short timeout, and between polls checks the engine's interrupt signal
-//! and ends the stream when it fired. An idle `xs cat -f` thus returns to
-//! the prompt within one tick of Ctrl-C.
-//!
-//! A consumer that stops (`| first 3`) is noticed the same way: the engine
-//! drops the stream, [`crate::consumer`] sees that in the protocol, and the
-//! next tick ends the read, so an abandoned follow of a quiet topic does not
-//! keep its thread. And when `nu` exits, the plugin must too (it may own the
-//! store), so the stream also ends once the process that started the plugin
-//! is gone.
+//! and the front end's [`Watch`] (the plugin's notices a dropped stream and
+//! an exited `nu`), and ends the stream when either fired. An idle
+//! `xs cat -f` thus returns to the prompt within one tick of Ctrl-C.
 
 use std::time::Duration;
 
 use nu_protocol::{ListStream, PipelineData, Signals, Span, Value};
-use xs_core::{FollowOption, Frame, Next, PULSE, ReadOptions, THRESHOLD, TopicFilter, processor::value};
 
-use crate::{backend::FrameSource, consumer::Consumer, error};
+use crate::{
+    Frame,
+    nu::{Poll, Watch, error, value},
+    read_options::{FollowOption, ReadOptions},
+    store::reader::{Next, PULSE, THRESHOLD},
+    topic::TopicFilter,
+};
 
 /// The longest a single poll waits before checking for Ctrl-C.
 const TICK: Duration = Duration::from_millis(50);
@@ -49,31 +48,32 @@ impl Markers {
 
 /// Frames of a read, as record values.
 pub struct FrameStream {
-    source: FrameSource,
+    source: Box<dyn Poll>,
     signals: Signals,
+    watch: Box<dyn Watch>,
     span: Span,
     detail: bool,
     markers: Markers,
     done: bool,
-    /// The engine's process: the plugin's parent.
-    parent: u32,
-    /// Whether the engine still reads this stream, learnt on the first `next()`.
-    consumer: Watch,
-}
-
-/// What is known of the stream's consumer.
-enum Watch {
-    /// Not yet asked: the stream has not been iterated.
-    Unknown,
-    /// The consumer, if the stream was served with one.
-    Known(Option<Consumer>),
 }
 
 impl FrameStream {
-    /// A stream over `source`, keeping the `markers` asked for.
-    pub fn new(source: FrameSource, signals: Signals, span: Span, detail: bool, markers: Markers) -> Self {
-        let parent = std::os::unix::process::parent_id();
-        FrameStream { source, signals, span, detail, markers, done: false, parent, consumer: Watch::Unknown }
+    /// A stream over `source`, keeping the `markers` asked for, ended by
+    /// `signals` or `watch`.
+    pub fn new(source: Box<dyn Poll>, signals: Signals, watch: Box<dyn Watch>, span: Span) -> Self {
+        FrameStream { source, signals, watch, span, detail: false, markers: Markers::NONE, done: false }
+    }
+
+    /// With each frame's ttl and time.
+    pub fn detail(mut self, detail: bool) -> Self {
+        self.detail = detail;
+        self
+    }
+
+    /// Keeping these markers.
+    pub fn markers(mut self, markers: Markers) -> Self {
+        self.markers = markers;
+        self
     }
 
     /// As a command's output: a Nushell list stream.
@@ -82,20 +82,8 @@ impl FrameStream {
         PipelineData::list_stream(ListStream::new(self, span, signals), None)
     }
 
-    /// True once nobody waits for the next item: the user pressed Ctrl-C,
-    /// the engine dropped the stream, or the engine exited (the plugin was
-    /// handed to another parent).
-    fn abandoned(&self) -> bool {
-        let dropped = matches!(&self.consumer, Watch::Known(Some(consumer)) if consumer.gone());
-        self.signals.interrupted() || dropped || std::os::unix::process::parent_id() != self.parent
-    }
-
-    /// Learns the consumer on the first `next()`: nu-plugin iterates a
-    /// stream on the thread that wrote the response opening it.
-    fn watch(&mut self) {
-        if matches!(self.consumer, Watch::Unknown) {
-            self.consumer = Watch::Known(Consumer::of_this_thread());
-        }
+    fn abandoned(&mut self) -> bool {
+        self.signals.interrupted() || self.watch.abandoned()
     }
 
     fn wanted(&self, frame: &Frame) -> bool {
@@ -111,7 +99,6 @@ impl Iterator for FrameStream {
     type Item = Value;
 
     fn next(&mut self) -> Option<Value> {
-        self.watch();
         while !self.done && !self.abandoned() {
             match self.source.poll(TICK) {
                 Ok(Next::Frame(f)) if self.wanted(&f) => {

@@ -1,17 +1,14 @@
 //! `xs id pack`: an unpacked id record back to the id, losslessly.
 
-use nu_plugin::{EngineInterface, EvaluatedCall, PluginCommand};
+use super::StoreCommand;
+use crate::nu::{Host, value::id_from_record};
+use nu_plugin_protocol::EvaluatedCall;
 use nu_protocol::{Example, LabeledError, PipelineData, Signature, Span, Type, Value};
-use xs_core::processor::value::id_from_record;
-
-use crate::XsPlugin;
 
 /// `xs id pack`.
 pub struct IdPack;
 
-impl PluginCommand for IdPack {
-    type Plugin = XsPlugin;
-
+impl StoreCommand for IdPack {
     fn name(&self) -> &str {
         "xs id pack"
     }
@@ -32,13 +29,7 @@ impl PluginCommand for IdPack {
         }]
     }
 
-    fn run(
-        &self,
-        _plugin: &XsPlugin,
-        _engine: &EngineInterface,
-        call: &EvaluatedCall,
-        input: PipelineData,
-    ) -> Result<PipelineData, LabeledError> {
+    fn run(&self, _host: &dyn Host, call: &EvaluatedCall, input: PipelineData) -> Result<PipelineData, LabeledError> {
         let value = input.into_value(call.head)?;
         let id = id_from_record(value.as_record()?, value.span())?;
         Ok(PipelineData::value(Value::string(id.to_string(), call.head), None))
@@ -54,10 +45,5 @@ mod tests {
         let record = super::super::id_unpack::example_record();
         let id = id_from_record(record.as_record().unwrap(), Span::test_data()).unwrap();
         assert_eq!(id.to_string(), "03amo4vrpq0xs2alqicv0426b");
-    }
-
-    #[test]
-    fn test_examples() {
-        super::super::test_examples(&IdPack);
     }
 }

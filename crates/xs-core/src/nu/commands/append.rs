@@ -1,19 +1,17 @@
 //! `xs append`: pipeline input into the CAS, then a frame pointing at it.
 
-use nu_plugin::{EngineInterface, EvaluatedCall, PluginCommand};
-use nu_protocol::{Example, LabeledError, PipelineData, Signature, Spanned, SyntaxShape, Type, Value, record};
-use xs_core::Frame;
-
-use xs_core::processor::value;
-
-use crate::{XsPlugin, args, error};
+use super::StoreCommand;
+use crate::{
+    Frame,
+    nu::{Appended, Host, args, error, value},
+};
+use nu_plugin_protocol::EvaluatedCall;
+use nu_protocol::{Example, LabeledError, PipelineData, Signature, Span, Spanned, SyntaxShape, Type, Value, record};
 
 /// `xs append <topic>`.
 pub struct Append;
 
-impl PluginCommand for Append {
-    type Plugin = XsPlugin;
-
+impl StoreCommand for Append {
     fn name(&self) -> &str {
         "xs append"
     }
@@ -66,29 +64,29 @@ impl PluginCommand for Append {
         ]
     }
 
-    fn run(
-        &self,
-        plugin: &XsPlugin,
-        engine: &EngineInterface,
-        call: &EvaluatedCall,
-        input: PipelineData,
-    ) -> Result<PipelineData, LabeledError> {
+    fn run(&self, host: &dyn Host, call: &EvaluatedCall, input: PipelineData) -> Result<PipelineData, LabeledError> {
         let topic: Spanned<String> = call.req(0)?;
-        xs_core::validate_append_topic(&topic.item).map_err(error::at(topic.span))?;
+        crate::validate_append_topic(&topic.item).map_err(error::at(topic.span))?;
         let meta = call.get_flag_value("meta").as_ref().map(args::meta).transpose()?;
         let ttl = call.get_flag_value("ttl").as_ref().map(args::ttl).transpose()?;
         let mut payload = args::payload(input, call.head)?;
-        let backend = plugin.backend(engine, call)?;
+        let store = host.store(call)?;
         let template = Frame { topic: topic.item, meta, ttl, ..Frame::default() };
-        let appended = backend.append(template, &mut payload.item).map_err(error::at(payload.span))?;
-        Ok(PipelineData::value(value::frame_to_value(&appended, false, call.head), None))
+        let appended = store.append(template, &mut payload.item).map_err(error::at(payload.span))?;
+        Ok(PipelineData::value(appended_value(appended, call.head), None))
     }
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn test_examples() {
-        super::super::test_examples(&super::Append);
+/// The frame as a record; a queued frame (inside a handler) has no id yet.
+fn appended_value(appended: Appended, head: Span) -> Value {
+    match appended {
+        Appended::Durable(frame) => value::frame_to_value(&frame, false, head),
+        Appended::Queued(frame) => {
+            let mut value = value::frame_to_value(&frame, false, head);
+            if let Value::Record { val, .. } = &mut value {
+                val.to_mut().insert("id", Value::nothing(head));
+            }
+            value
+        }
     }
 }

@@ -1,16 +1,15 @@
 //! `xs remove`: delete one frame.
 
-use nu_plugin::{EngineInterface, EvaluatedCall, PluginCommand};
+use nu_plugin_protocol::EvaluatedCall;
 use nu_protocol::{Example, LabeledError, PipelineData, Signature, Type, Value};
 
-use crate::{XsPlugin, args, error};
+use super::StoreCommand;
+use crate::nu::{Host, args, error};
 
 /// `xs remove <id>`.
 pub struct Remove;
 
-impl PluginCommand for Remove {
-    type Plugin = XsPlugin;
-
+impl StoreCommand for Remove {
     fn name(&self) -> &str {
         "xs remove"
     }
@@ -31,23 +30,9 @@ impl PluginCommand for Remove {
         }]
     }
 
-    fn run(
-        &self,
-        plugin: &XsPlugin,
-        engine: &EngineInterface,
-        call: &EvaluatedCall,
-        _input: PipelineData,
-    ) -> Result<PipelineData, LabeledError> {
+    fn run(&self, host: &dyn Host, call: &EvaluatedCall, _input: PipelineData) -> Result<PipelineData, LabeledError> {
         let id = args::id_arg(call, 0)?;
-        plugin.backend(engine, call)?.remove(&id.item).map_err(error::at(id.span))?;
+        host.store(call)?.remove(&id.item).map_err(error::at(id.span))?;
         Ok(PipelineData::empty())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn test_examples() {
-        super::super::test_examples(&super::Remove);
     }
 }
