@@ -6,7 +6,7 @@ use nu_plugin::EvaluatedCall;
 use std::io::Read;
 
 use nu_protocol::{LabeledError, PipelineData, Span, Spanned, Value};
-use xs_core::{Integrity, Scru128Id, StoreError, TTL};
+use xs_core::{StoreError, TTL, hash::Integrity, id::Scru128Id};
 
 use xs_core::processor::value;
 
@@ -80,7 +80,7 @@ pub fn topics(value: &Value) -> Result<String, LabeledError> {
         }
         other => other.as_str()?.to_string(),
     };
-    xs_core::TopicFilter::parse(&spec).map_err(error::at(value.span()))?;
+    xs_core::topic::TopicFilter::parse(&spec).map_err(error::at(value.span()))?;
     Ok(spec)
 }
 

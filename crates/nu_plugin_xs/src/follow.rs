@@ -17,9 +17,14 @@
 use std::time::Duration;
 
 use nu_protocol::{ListStream, PipelineData, Signals, Span, Value};
-use xs_core::{FollowOption, Frame, Next, PULSE, ReadOptions, THRESHOLD, TopicFilter, processor::value};
+use xs_core::{
+    FollowOption, Frame, ReadOptions,
+    processor::value,
+    store::{Next, PULSE, Poll, THRESHOLD},
+    topic::TopicFilter,
+};
 
-use crate::{backend::FrameSource, consumer::Consumer, error};
+use crate::{consumer::Consumer, error};
 
 /// The longest a single poll waits before checking for Ctrl-C.
 const TICK: Duration = Duration::from_millis(50);
@@ -49,7 +54,8 @@ impl Markers {
 
 /// Frames of a read, as record values.
 pub struct FrameStream {
-    source: FrameSource,
+    /// Any read (the plugin's is a connection's subscription).
+    source: Box<dyn Poll + Send>,
     signals: Signals,
     span: Span,
     detail: bool,
@@ -71,8 +77,15 @@ enum Watch {
 
 impl FrameStream {
     /// A stream over `source`, keeping the `markers` asked for.
-    pub fn new(source: FrameSource, signals: Signals, span: Span, detail: bool, markers: Markers) -> Self {
+    pub fn new(
+        source: impl Poll + Send + 'static,
+        signals: Signals,
+        span: Span,
+        detail: bool,
+        markers: Markers,
+    ) -> Self {
         let parent = std::os::unix::process::parent_id();
+        let source = Box::new(source);
         FrameStream { source, signals, span, detail, markers, done: false, parent, consumer: Watch::Unknown }
     }
 

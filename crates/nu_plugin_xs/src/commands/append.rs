@@ -74,7 +74,7 @@ impl PluginCommand for Append {
         input: PipelineData,
     ) -> Result<PipelineData, LabeledError> {
         let topic: Spanned<String> = call.req(0)?;
-        xs_core::validate_append_topic(&topic.item).map_err(error::at(topic.span))?;
+        xs_core::topic::validate_append_topic(&topic.item).map_err(error::at(topic.span))?;
         let meta = call.get_flag_value("meta").as_ref().map(args::meta).transpose()?;
         let ttl = call.get_flag_value("ttl").as_ref().map(args::ttl).transpose()?;
         let mut payload = args::payload(input, call.head)?;

@@ -2,7 +2,7 @@
 
 use nu_plugin::{EngineInterface, EvaluatedCall, PluginCommand};
 use nu_protocol::{Example, LabeledError, PipelineData, Signature, Span, Spanned, SyntaxShape, Type, Value};
-use xs_core::{Scru128Id, processor::value::id_to_record};
+use xs_core::{id::Scru128Id, processor::value::id_to_record};
 
 use crate::{XsPlugin, args};
 

@@ -49,7 +49,7 @@ pub fn put(store: &Store, input: PipelineData, head: Span, keep_empty: bool) -> 
 
 /// The bytes of `input` as a reader, or `None` when there is no input: the
 /// rules of [`put`] for a caller that writes elsewhere (the plugin hands it
-/// to a [`Connection`](crate::Connection), which may be a socket client).
+/// to a [`Connection`](crate::connection::Connection), which may be a socket client).
 /// A byte stream stays a stream, so it is read in constant memory.
 ///
 /// # Errors

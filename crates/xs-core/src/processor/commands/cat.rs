@@ -15,7 +15,8 @@ use crate::{
         value::frame_to_value,
     },
     read_options::{FollowOption, ReadOptions},
-    store::reader::{Next, PULSE, Reader, THRESHOLD},
+    store::reader::Reader,
+    store::{Next, PULSE, Poll, THRESHOLD},
 };
 
 /// The longest a follow waits before checking for an interrupt.
