@@ -35,8 +35,8 @@ pub const MAX_TOPIC_LEN: usize = 255;
 /// # Examples
 ///
 /// ```
-/// assert!(xs_core::validate_topic("clip.add").is_ok());
-/// assert!(xs_core::validate_topic("clip..add").is_err());
+/// assert!(xs_core::topic::validate_topic("clip.add").is_ok());
+/// assert!(xs_core::topic::validate_topic("clip..add").is_err());
 /// ```
 pub fn validate_topic(topic: &str) -> Result<()> {
     let fail = |reason| Err(StoreError::InvalidTopic { topic: topic.to_string(), reason });
