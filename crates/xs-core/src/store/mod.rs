@@ -182,7 +182,7 @@ impl Store {
     ///
     /// [`StoreError::InvalidTopic`], [`StoreError::ReservedTopic`] (under
     /// `xs.` only the processor's in events may be appended, see
-    /// [`validate_append_topic`](crate::topic::validate_append_topic)),
+    /// [`validate_append_topic`]),
     /// [`StoreError::InvalidMeta`] (meta must be an object),
     /// [`StoreError::InvalidHash`] (see [`crate::hash`]),
     /// [`StoreError::HashNotFound`] (the payload is not in the
