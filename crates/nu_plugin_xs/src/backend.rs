@@ -1,17 +1,22 @@
-//! The plugin's handle on a store, over [`xs_core::Connection`]: this
+//! The plugin's handle on a store, over [`xs_core::connection::Connection`]: this
 //! process owns the store (opened it and serves `<store>/sock`) or is a
 //! client of the process that does, and takes over when that one goes.
 //!
 //! The commands see only [`Backend`], so what the plugin asks of xs-core is
 //! listed in this one file.
 
-use std::{io::Read, path::Path, time::Duration};
+use std::{io::Read, path::Path};
 
 use xs_core::{
-    Connection, Frame, Integrity, Next, ReadOptions, Result, Scripts, Scru128Id, ServeOptions, Subscription,
+    Frame, ReadOptions, Result,
+    connection::{Connection, Subscription},
+    hash::Integrity,
+    id::Scru128Id,
+    server::ServeOptions,
+    store::Scripts,
 };
 
-pub use xs_core::Role;
+pub use xs_core::connection::Role;
 
 /// The largest payload this process accepts on the socket when it owns the
 /// store. Other shells' plugins append through it, and `open --raw big.iso |
@@ -30,23 +35,6 @@ pub fn role_name(role: Role) -> &'static str {
 #[derive(Clone)]
 pub struct Backend {
     connection: Connection,
-}
-
-/// A read in progress, polled with a timeout so callers stay responsive.
-/// It survives a change of owner without a gap or a duplicate.
-pub struct FrameSource {
-    follow: Subscription,
-}
-
-impl FrameSource {
-    /// The next frame, waiting at most `timeout` (a takeover may take longer).
-    ///
-    /// # Errors
-    ///
-    /// A damaged record, or no owner to be found.
-    pub fn poll(&mut self, timeout: Duration) -> Result<Next> {
-        self.follow.poll(timeout)
-    }
 }
 
 impl Backend {
@@ -95,7 +83,7 @@ impl Backend {
     ///
     /// Io errors reading `content`; storage errors.
     pub fn cas_put(&self, content: &mut dyn Read) -> Result<Integrity> {
-        self.connection.cas_put(content)
+        self.connection.cas_insert(content)
     }
 
     /// A reader over the content of `hash`.
@@ -145,12 +133,14 @@ impl Backend {
         self.connection.import_with(frame, scripts)
     }
 
-    /// Starts a read.
+    /// Starts a read: poll it with a timeout ([`xs_core::store::Poll`]) so
+    /// callers stay responsive. It survives a change of owner without a gap
+    /// or a duplicate.
     ///
     /// # Errors
     ///
     /// [`xs_core::StoreError::InvalidTopic`] for a bad pattern; io errors.
-    pub fn read(&self, options: ReadOptions) -> Result<FrameSource> {
-        Ok(FrameSource { follow: self.connection.read(options)? })
+    pub fn read(&self, options: ReadOptions) -> Result<Subscription> {
+        self.connection.reader(options)
     }
 }

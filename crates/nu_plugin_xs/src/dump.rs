@@ -27,7 +27,11 @@ use std::{
 };
 
 use nu_protocol::Signals;
-use xs_core::{Frame, Integrity, Next, ReadOptions, Result, Scripts, StoreError};
+use xs_core::{
+    Frame, ReadOptions, Result, StoreError,
+    hash::Integrity,
+    store::{Next, Poll, Scripts},
+};
 
 use crate::backend::Backend;
 

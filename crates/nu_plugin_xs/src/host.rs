@@ -3,20 +3,18 @@
 //! client of the owner's socket), the signals are the engine's, and a
 //! stream's consumer is watched through the protocol ([`ConsumerWatch`]).
 
-use std::{io::Read, time::Duration};
+use std::io::Read;
 
 use nu_plugin::{EngineInterface, EvaluatedCall};
 use nu_protocol::{LabeledError, Signals};
 use xs_core::{
-    Frame, Integrity, ReadOptions, Result, Scru128Id,
-    nu::{Appended, Host, Next, Poll, StoreAccess, Watch},
+    Frame, ReadOptions, Result,
+    hash::Integrity,
+    id::Scru128Id,
+    nu::{Appended, Host, Poll, StoreAccess, Watch},
 };
 
-use crate::{
-    XsPlugin,
-    backend::{Backend, FrameSource},
-    watch::ConsumerWatch,
-};
+use crate::{XsPlugin, backend::Backend, watch::ConsumerWatch};
 
 /// One call's surroundings: the plugin and the engine that called it.
 pub struct PluginHost<'a> {
@@ -43,7 +41,7 @@ impl StoreAccess for Backend {
         Backend::append(self, frame, payload).map(Appended::Durable)
     }
 
-    fn read(&self, options: ReadOptions) -> Result<Box<dyn Poll>> {
+    fn read(&self, options: ReadOptions) -> Result<Box<dyn Poll + Send>> {
         Ok(Box::new(Backend::read(self, options)?))
     }
 
@@ -65,11 +63,5 @@ impl StoreAccess for Backend {
 
     fn cas_put(&self, content: &mut dyn Read) -> Result<Integrity> {
         Backend::cas_put(self, content)
-    }
-}
-
-impl Poll for FrameSource {
-    fn poll(&mut self, timeout: Duration) -> Result<Next> {
-        FrameSource::poll(self, timeout)
     }
 }

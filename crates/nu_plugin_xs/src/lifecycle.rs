@@ -7,9 +7,14 @@
 
 use std::{collections::BTreeMap, time::Duration};
 
-use xs_core::{Next, ReadOptions, Result, Scru128Id};
+use xs_core::{
+    ReadOptions, Result,
+    connection::Subscription,
+    id::Scru128Id,
+    store::{Next, Poll},
+};
 
-use crate::backend::{Backend, FrameSource};
+use crate::backend::Backend;
 
 /// Handlers or generators.
 #[derive(Clone, Copy)]
@@ -73,14 +78,14 @@ pub fn states(backend: &Backend, kind: Kind) -> Result<Vec<State>> {
 /// # Errors
 ///
 /// Store errors.
-pub fn count(source: FrameSource) -> Result<usize> {
+pub fn count(source: Subscription) -> Result<usize> {
     let mut n = 0;
     drain(source, |_| n += 1)?;
     Ok(n)
 }
 
 /// Runs `each` on every frame of a read that does not follow.
-fn drain(mut source: FrameSource, mut each: impl FnMut(xs_core::Frame)) -> Result<()> {
+fn drain(mut source: Subscription, mut each: impl FnMut(xs_core::Frame)) -> Result<()> {
     loop {
         match source.poll(Duration::from_secs(1))? {
             Next::Frame(frame) => each(frame),

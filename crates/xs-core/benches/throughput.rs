@@ -42,7 +42,10 @@ use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
 use tokio::sync::mpsc::Receiver;
-use xs_core::{FollowOption, Frame, ReadOptions, Store, THRESHOLD};
+use xs_core::{
+    FollowOption, Frame, ReadOptions, Store,
+    store::{Poll, THRESHOLD},
+};
 
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
 
@@ -332,9 +335,9 @@ fn handler(n: usize, emit: bool) -> Result<()> {
     store.append(Frame::builder("xs.handler.bench.register").hash(writer.commit()?).build())?;
     loop {
         match done.poll(Duration::from_secs(300))? {
-            xs_core::Next::Frame(frame) if frame.topic == "bench.done" => break,
-            xs_core::Next::Frame(_) => {}
-            xs_core::Next::Idle | xs_core::Next::End => return Err("the handler never finished".into()),
+            xs_core::store::Next::Frame(frame) if frame.topic == "bench.done" => break,
+            xs_core::store::Next::Frame(_) => {}
+            xs_core::store::Next::Idle | xs_core::store::Next::End => return Err("the handler never finished".into()),
         }
     }
     report(if emit { "handler-emit" } else { "handler-state" }, n, t.elapsed());
@@ -360,8 +363,8 @@ fn handler_restore(n: usize) -> Result<()> {
     let processor = xs_core::processor::Processor::spawn(store.clone())?;
     loop {
         match active.poll(FOLLOW_TIMEOUT)? {
-            xs_core::Next::Frame(frame) if frame.topic == "xs.handler.idle.active" => break,
-            xs_core::Next::Frame(_) => {}
+            xs_core::store::Next::Frame(frame) if frame.topic == "xs.handler.idle.active" => break,
+            xs_core::store::Next::Frame(_) => {}
             _ => return Err("the handler was not restored".into()),
         }
     }
@@ -371,10 +374,10 @@ fn handler_restore(n: usize) -> Result<()> {
 }
 
 /// A store served on its socket by this process, for the socket dimensions.
-fn served() -> Result<(xs_core::Client, xs_core::ServerHandle, TempDir)> {
+fn served() -> Result<(xs_core::client::Client, xs_core::server::ServerHandle, TempDir)> {
     let (store, dir) = fresh_store()?;
-    let server = xs_core::Server::bind(store, xs_core::ServeOptions::default())?.spawn()?;
-    Ok((xs_core::Client::new(dir.path()), server, dir))
+    let server = xs_core::server::Server::bind(store, xs_core::server::ServeOptions::default())?.spawn()?;
+    Ok((xs_core::client::Client::new(dir.path()), server, dir))
 }
 
 /// `append` through the owner's socket: one client, sequential appends.
@@ -393,7 +396,7 @@ fn socket_append(n: usize) -> Result<()> {
 /// socket follower sees it.
 fn socket_follow_latency() -> Result<()> {
     let (client, server, _dir) = served()?;
-    let mut follower = client.read(&ReadOptions::builder().follow(FollowOption::On).new(true).build())?;
+    let mut follower = client.reader(ReadOptions::builder().follow(FollowOption::On).new(true).build())?;
     recv_remote(&mut follower, THRESHOLD)?;
     let mut latencies = Vec::with_capacity(1000);
     for _ in 0..1000 {
@@ -411,12 +414,12 @@ fn socket_follow_latency() -> Result<()> {
 }
 
 /// Reads a socket follow until a frame on `topic`, within [`FOLLOW_TIMEOUT`].
-fn recv_remote(follower: &mut xs_core::RemoteReader, topic: &str) -> Result<()> {
+fn recv_remote(follower: &mut xs_core::client::RemoteReader, topic: &str) -> Result<()> {
     let deadline = Instant::now() + FOLLOW_TIMEOUT;
     while let Some(left) = deadline.checked_duration_since(Instant::now()) {
         match follower.poll(left)? {
-            xs_core::Next::Frame(frame) if frame.topic == topic => return Ok(()),
-            xs_core::Next::End => return Err(format!("the socket follow ended before {topic}").into()),
+            xs_core::store::Next::Frame(frame) if frame.topic == topic => return Ok(()),
+            xs_core::store::Next::End => return Err(format!("the socket follow ended before {topic}").into()),
             _ => {}
         }
     }

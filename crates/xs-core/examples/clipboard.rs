@@ -4,12 +4,18 @@
 //!     cargo run -p xs-core --example clipboard -- [store-dir]
 //!
 //! The code is what a cross-stream 0.13 embedder already writes: only the
-//! crate name changes.
+//! crate name changes (and one call sets up logging).
 
-use xs_core::{FollowOption, Frame, ReadOptions, Store, TTL};
+use xs_core::{
+    FollowOption, Frame, ReadOptions, Store, TTL,
+    trace::{self, Trace},
+};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    // The app's logs (and xs-core's) to stderr, filtered by XS_LOG or RUST_LOG;
+    // a GUI app would pass `Trace::file(...)`.
+    trace::init(Trace::stderr())?;
     let scratch = tempfile::tempdir()?;
     let dir = std::env::args().nth(1).map_or_else(|| scratch.path().to_path_buf(), Into::into);
     let store = Store::new(&dir)?;

@@ -11,11 +11,11 @@
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    tracing_subscriber::fmt().with_writer(std::io::stderr).init();
+    xs_core::trace::init(xs_core::trace::Trace::stderr())?; // XS_LOG / RUST_LOG filter it
     let dir = std::env::args().nth(1).ok_or("usage: serve <store-dir>")?;
     let store = xs_core::Store::new(&dir)?;
     tracing::info!("serving {dir}/sock until Ctrl-C");
-    xs_core::serve(store, async {
+    xs_core::server::serve(store, async {
         let _ = tokio::signal::ctrl_c().await;
     })
     .await?;

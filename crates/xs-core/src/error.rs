@@ -49,7 +49,7 @@ pub enum StoreError {
         reason: &'static str,
     },
     /// A topic under `xs.` that belongs to the runtime (see
-    /// [`validate_append_topic`](crate::validate_append_topic)).
+    /// [`validate_append_topic`](crate::topic::validate_append_topic)).
     #[error("topic {topic:?} is reserved for the runtime: {reason}")]
     ReservedTopic {
         /// The refused topic.

@@ -8,10 +8,14 @@
 //! base64, which later panic when turned to hex), and a hash the CAS cannot
 //! use would make its frame unreadable, or let a sweep delete content that
 //! an acknowledged frame references.
+//!
+//! The hash type is ssri's [`Integrity`], re-exported here so an embedder
+//! can name it without depending on ssri.
 
 use base64::{Engine, prelude::BASE64_STANDARD};
 use serde::{Deserialize, Deserializer};
-use ssri::{Algorithm, Hash, Integrity};
+pub use ssri::Integrity;
+use ssri::{Algorithm, Hash};
 
 use crate::error::{Result, StoreError};
 

@@ -4,9 +4,12 @@
 //! from the last stored id when the store opens), so a clock that steps
 //! backwards, or a restart after one, can never produce an id at or below
 //! one already used. Ids never saturate: past the top of the scru128 space
-//! there is no next id, and an import must leave [`ROOM`] ids above it.
+//! there is no next id, and an import must leave `ROOM` ids above it.
+//!
+//! The id type is scru128's, re-exported here so an embedder can name it
+//! (to parse an id it stored elsewhere) without depending on scru128.
 
-use scru128::Scru128Id;
+pub use scru128::Scru128Id;
 
 /// A monotonic id source.
 pub(crate) struct IdGen {

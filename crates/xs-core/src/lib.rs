@@ -37,14 +37,51 @@
 //!   processor.
 //! - `processor/`: handlers and generators, run by every owner (feature
 //!   `processor`).
+//!
+//! # The root and the modules
+//!
+//! The root holds what a program that embeds one store needs (the
+//! reference is a clipboard app): [`Store`], [`Frame`], [`ReadOptions`],
+//! [`FollowOption`], [`Reader`], [`TTL`], [`Durability`], [`StoreError`],
+//! [`Result`]. Everything else is reached through its module, under one
+//! name:
+//!
+//! - [`store`]: the rest of the store's vocabulary: [`store::Poll`] and
+//!   [`store::Next`] (waiting on any read), [`store::CasWriter`],
+//!   [`store::Checkpoint`], [`store::Scripts`], the read markers.
+//! - [`server`]: serving a store on `<store>/sock` ([`server::serve`]).
+//! - [`client`]: a store served by another process.
+//! - [`connection`]: owner or client, chosen per call, with takeover.
+//! - [`nu`] (feature `nu`): the Nushell face: value conversions, argument
+//!   parsing, error labels and the store commands, written once for the
+//!   plugin and the processor.
+//! - [`processor`] (feature `processor`): the Nushell handlers' runtime.
+//! - [`topic`], [`hash`], [`id`]: validation and the id and hash types
+//!   ([`id::Scru128Id`], [`hash::Integrity`], re-exported so an embedder
+//!   needs no scru128 or ssri dependency of its own).
+//! - [`trace`] (feature `trace`): logging set-up for the embedding program.
+//!
+//! # One name per operation
+//!
+//! [`Store`], [`client::Client`] and [`connection::Connection`] spell each
+//! operation the same way: ids and hashes by reference, frames and
+//! [`ReadOptions`] by value, payloads streamed as `impl Read`.
+//!
+//! | operation | name | note |
+//! |---|---|---|
+//! | append | `append(frame, …)` | a `Store` takes the frame with its hash set (payload first into the CAS); a client or connection takes the payload beside the frame, since over the socket they are one request |
+//! | payload into the CAS | `cas_insert(content)` | `Store::cas_insert(bytes).await` is cross-stream's signature, async and off the runtime's workers; the others stream an `impl Read` and block; a `Store` streams with `cas_writer()` |
+//! | payload out | `cas_read(&hash)`, `cas_reader(&hash)` | `cas_reader` is a `Box<dyn Read + Send>` everywhere |
+//! | one frame | `get(&id)`, `remove(&id)`, `last(topic, n)` | |
+//! | read | `reader(options)` | a [`Reader`], [`client::RemoteReader`] or [`connection::Subscription`]; each is an `Iterator` and a [`store::Poll`]. `Store::read(options).await` (an async channel) is cross-stream's and the store's alone |
+//! | import | `import(frame)`, `import_with(frame, scripts)` | the frame by value, as in `append` |
 
-mod checkpoint;
 pub mod client;
 pub mod connection;
 mod error;
 mod frame;
 pub mod hash;
-mod id;
+pub mod id;
 #[cfg(feature = "nu")]
 #[expect(clippy::result_large_err, reason = "ShellError is Nushell's error type, returned by its value conversions")]
 pub mod nu;
@@ -53,24 +90,14 @@ pub mod nu;
 pub mod processor;
 mod read_options;
 pub mod server;
-mod store;
+pub mod store;
 pub mod topic;
+#[cfg(feature = "trace")]
+pub mod trace;
 mod ttl;
 
-pub use checkpoint::Checkpoint;
-pub use client::{Client, remote_reader::RemoteReader};
-pub use connection::{Connection, Role, subscription::Subscription};
 pub use error::{Result, StoreError};
-pub use frame::{Frame, id_time};
+pub use frame::Frame;
 pub use read_options::{FollowOption, ReadOptions};
-pub use scru128::Scru128Id;
-pub use server::{DRAIN, SOCKET, ServeOptions, Server, ServerHandle, serve};
-pub use ssri::Integrity;
-pub use store::{
-    Durability, Scripts, Store,
-    cas::{CasWriter, INLINE_MAX},
-    live::RING as RECENT_FRAMES,
-    reader::{Next, PULSE, Reader, THRESHOLD},
-};
-pub use topic::{MAX_TOPIC_LEN, Pattern, TopicFilter, validate_append_topic, validate_import_topic, validate_topic};
+pub use store::{Durability, Store, reader::Reader};
 pub use ttl::TTL;

@@ -35,8 +35,8 @@ pub const MAX_TOPIC_LEN: usize = 255;
 /// # Examples
 ///
 /// ```
-/// assert!(xs_core::validate_topic("clip.add").is_ok());
-/// assert!(xs_core::validate_topic("clip..add").is_err());
+/// assert!(xs_core::topic::validate_topic("clip.add").is_ok());
+/// assert!(xs_core::topic::validate_topic("clip..add").is_err());
 /// ```
 pub fn validate_topic(topic: &str) -> Result<()> {
     let fail = |reason| Err(StoreError::InvalidTopic { topic: topic.to_string(), reason });
@@ -89,7 +89,7 @@ const IN_EVENTS_HELP: &str = "under xs. a client may append only xs.handler.<nam
 /// # Examples
 ///
 /// ```
-/// use xs_core::validate_append_topic;
+/// use xs_core::topic::validate_append_topic;
 /// assert!(validate_append_topic("clip.add").is_ok());
 /// assert!(validate_append_topic("xs.handler.sum.register").is_ok());
 /// assert!(validate_append_topic("xs.handler.sum.active").is_err());
@@ -198,7 +198,7 @@ impl TopicFilter {
     /// # Examples
     ///
     /// ```
-    /// use xs_core::TopicFilter;
+    /// use xs_core::topic::TopicFilter;
     /// let filter = TopicFilter::parse("clip.*, note").unwrap();
     /// assert!(filter.matches("clip.add") && filter.matches("note"));
     /// assert!(!filter.matches("clip"));

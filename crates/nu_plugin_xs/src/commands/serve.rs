@@ -1,9 +1,16 @@
 //! `xs serve`: own the store in the foreground until Ctrl-C.
+//!
+//! It is the one command that sets up logging: the owner's log (socket
+//! errors, takeovers, the processor's handlers) goes to stderr, which the
+//! shell shows, filtered by `XS_LOG` or `RUST_LOG`. Never to stdout, the
+//! plugin's protocol channel. Other commands log nowhere: an interactive
+//! shell is no place for an owner's chatter.
 
 use std::{sync::mpsc, time::Duration};
 
 use nu_plugin::{EngineInterface, EvaluatedCall, PluginCommand};
 use nu_protocol::{Example, LabeledError, PipelineData, SignalAction, Signature, Type};
+use xs_core::trace::{self, Trace};
 
 use crate::{Role, XsPlugin, error};
 
@@ -42,6 +49,7 @@ impl PluginCommand for Serve {
         call: &EvaluatedCall,
         _input: PipelineData,
     ) -> Result<PipelineData, LabeledError> {
+        trace::init(Trace::stderr()).map_err(error::at(call.head))?;
         let backend = plugin.backend(engine, call)?;
         if backend.role() == Role::Client {
             let owner = backend.owner_pid().map_err(error::at(call.head))?;

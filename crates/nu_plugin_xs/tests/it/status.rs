@@ -55,7 +55,7 @@ fn the_store_comes_from_the_flag_the_env_the_config_or_home() {
 #[test]
 fn serve_owns_the_store_until_ctrl_c() {
     let shell = Shell::new();
-    let server = shell.spawn("xs serve");
+    let server = shell.spawn("$env.XS_LOG = 'info'; xs serve");
     wait_for(&shell.store().join("sock"));
     let status = shell.json("xs status");
     assert_eq!(status["role"], "client");
@@ -65,7 +65,10 @@ fn serve_owns_the_store_until_ctrl_c() {
     // A second serve refuses: the store is served already.
     assert!(shell.fails("xs serve").contains("already served by process"));
     assert!(Command::new("kill").args(["-INT", &server.pid().to_string()]).status().unwrap().success());
-    server.wait(DEADLINE);
+    let served = server.wait(DEADLINE);
+    let log = String::from_utf8_lossy(&served.stderr);
+    assert!(log.contains("serving as the store's owner"), "xs serve logs to stderr, filtered by XS_LOG: {log:?}");
+    assert!(served.stdout.is_empty(), "nothing on stdout: {:?}", String::from_utf8_lossy(&served.stdout));
     assert_eq!(shell.json("xs status | get role"), json!("owner"));
     assert_eq!(shell.json("xs cat | get topic"), json!(["via-server"]));
 }

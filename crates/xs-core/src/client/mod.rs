@@ -20,6 +20,8 @@ pub(crate) mod chunked;
 pub(crate) mod remote_reader;
 pub(crate) mod transport;
 
+pub use remote_reader::RemoteReader;
+
 use std::{io::Read, path::Path, sync::Arc, time::Duration};
 
 use base64::Engine;
@@ -27,7 +29,6 @@ use scru128::Scru128Id;
 use ssri::Integrity;
 
 use crate::{
-    client::remote_reader::RemoteReader,
     client::transport::{Link, Payload, Request, Response, malformed},
     error::{Result, StoreError},
     frame::Frame,
@@ -43,7 +44,7 @@ const ANSWER_TIMEOUT: Duration = Duration::from_secs(60);
 /// A handle on a store served by another process (or another thread).
 ///
 /// ```no_run
-/// use xs_core::{Client, Frame};
+/// use xs_core::{Frame, client::Client};
 /// let client = Client::new("/path/to/store");
 /// let frame = client.append(Frame::builder("note").build(), &b"hi"[..])?;
 /// assert_eq!(client.get(&frame.id)?, Some(frame));
@@ -110,12 +111,13 @@ impl Client {
         self.call(request)?.json()
     }
 
-    /// Puts `content` into the CAS and returns its hash.
+    /// Puts `content` into the CAS and returns its hash. It is streamed
+    /// to the owner, so it may be larger than memory.
     ///
     /// # Errors
     ///
     /// [`StoreError::Io`] / [`StoreError::Remote`].
-    pub fn cas_put(&self, mut content: impl Read) -> Result<Integrity> {
+    pub fn cas_insert(&self, mut content: impl Read) -> Result<Integrity> {
         let request = Request {
             method: "POST",
             target: "/cas".into(),
@@ -131,11 +133,11 @@ impl Client {
     /// # Errors
     ///
     /// [`StoreError::HashNotFound`]; [`StoreError::Io`].
-    pub fn cas_reader(&self, hash: &Integrity) -> Result<impl Read + Send + use<>> {
+    pub fn cas_reader(&self, hash: &Integrity) -> Result<Box<dyn Read + Send>> {
         let response = Request::get(format!("/cas/{hash}")).send(&self.link, Some(ANSWER_TIMEOUT))?;
         match response.status {
             404 => Err(StoreError::HashNotFound(hash.to_string())),
-            _ => Ok(response.ok()?.body),
+            _ => Ok(Box::new(response.ok()?.body)),
         }
     }
 
@@ -206,7 +208,7 @@ impl Client {
     /// [`StoreError::InvalidTopic`] for a bad pattern; [`StoreError::Io`]
     /// when the owner cannot be reached; [`StoreError::Remote`] for options
     /// it rejects.
-    pub fn read(&self, options: &ReadOptions) -> Result<RemoteReader> {
+    pub fn reader(&self, options: ReadOptions) -> Result<RemoteReader> {
         if let Some(topic) = &options.topic {
             TopicFilter::parse(topic)?;
         }
@@ -222,7 +224,7 @@ impl Client {
     /// # Errors
     ///
     /// [`StoreError::Remote`] when the owner refuses it.
-    pub fn import(&self, frame: &Frame) -> Result<Frame> {
+    pub fn import(&self, frame: Frame) -> Result<Frame> {
         self.import_with(frame, Scripts::Inert)
     }
 
@@ -232,8 +234,8 @@ impl Client {
     /// # Errors
     ///
     /// As [`Client::import`].
-    pub fn import_with(&self, frame: &Frame, scripts: Scripts) -> Result<Frame> {
-        let json = serde_json::to_vec(frame).map_err(|e| malformed(&e))?;
+    pub fn import_with(&self, frame: Frame, scripts: Scripts) -> Result<Frame> {
+        let json = serde_json::to_vec(&frame).map_err(|e| malformed(&e))?;
         let target = match scripts {
             Scripts::Inert => "/import",
             Scripts::Run => "/import?with_scripts=true",

@@ -1,11 +1,11 @@
 //! A read served by the owner: NDJSON frames off the socket, blocking.
 //!
 //! It has the shape of [`Reader`](crate::Reader): iterate it, or
-//! [`poll`](RemoteReader::poll) it with a timeout. The connection is its
+//! [`poll`](Poll::poll) it with a timeout. The connection is its
 //! only resource: dropping the reader closes it, and the owner then drops
 //! its side of the read. A response that ends cleanly is the end of the
 //! read; one cut short (the owner died) is an error, so a caller can tell
-//! the two apart and resume (see [`Subscription`](crate::Subscription)).
+//! the two apart and resume (see [`Subscription`](crate::connection::Subscription)).
 
 use std::{
     io::{self, BufRead, BufReader},
@@ -13,7 +13,13 @@ use std::{
     time::Duration,
 };
 
-use crate::{client::chunked::Body, client::transport::malformed, error::Result, frame::Frame, store::reader::Next};
+use crate::{
+    client::chunked::Body,
+    client::transport::malformed,
+    error::Result,
+    frame::Frame,
+    store::{Next, Poll},
+};
 
 /// Frames streamed from the owner.
 pub struct RemoteReader {
@@ -27,18 +33,6 @@ impl RemoteReader {
     pub(crate) fn new(body: Body<BufReader<UnixStream>>) -> Result<Self> {
         body.get_ref().get_ref().set_read_timeout(None)?;
         Ok(Self { lines: BufReader::new(body), line: Vec::new(), done: false })
-    }
-
-    /// The next frame, waiting at most `timeout` for one.
-    ///
-    /// # Errors
-    ///
-    /// [`StoreError::Io`](crate::StoreError::Io) when the connection fails
-    /// or ends mid-response (`UnexpectedEof`: the owner went away).
-    pub fn poll(&mut self, timeout: Duration) -> Result<Next> {
-        let timeout = timeout.max(Duration::from_millis(1));
-        self.socket().set_read_timeout(Some(timeout))?;
-        self.read_frame()
     }
 
     fn socket(&self) -> &UnixStream {
@@ -67,6 +61,17 @@ impl RemoteReader {
             self.done = true;
             malformed(&e)
         })
+    }
+}
+
+impl Poll for RemoteReader {
+    /// The next frame, waiting at most `timeout` for one. A connection
+    /// that ends mid-response is [`StoreError::Io`](crate::StoreError::Io)
+    /// (`UnexpectedEof`: the owner went away).
+    fn poll(&mut self, timeout: Duration) -> Result<Next> {
+        let timeout = timeout.max(Duration::from_millis(1));
+        self.socket().set_read_timeout(Some(timeout))?;
+        self.read_frame()
     }
 }
 

@@ -21,6 +21,8 @@
 
 pub(crate) mod subscription;
 
+pub use subscription::Subscription;
+
 use std::{
     io::{self, Read},
     path::{Path, PathBuf},
@@ -33,7 +35,6 @@ use ssri::Integrity;
 
 use crate::{
     client::Client,
-    connection::subscription::Subscription,
     error::{Result, StoreError},
     frame::Frame,
     read_options::ReadOptions,
@@ -58,10 +59,10 @@ pub enum Role {
 /// A store reached either directly (owner) or through its owner's socket.
 ///
 /// ```no_run
-/// use xs_core::{Connection, Frame, ReadOptions};
+/// use xs_core::{Frame, ReadOptions, connection::Connection};
 /// let connection = Connection::open("/path/to/store")?;
 /// connection.append(Frame::builder("note").build(), &b"hi"[..])?;
-/// for frame in connection.read(ReadOptions::default())? {
+/// for frame in connection.reader(ReadOptions::default())? {
 ///     println!("{}", frame?.topic);
 /// }
 /// # Ok::<(), xs_core::StoreError>(())
@@ -175,16 +176,17 @@ impl Connection {
         })
     }
 
-    /// Puts `content` into the CAS and returns its hash.
+    /// Puts `content` into the CAS and returns its hash, streaming it (it
+    /// may be larger than memory).
     ///
     /// # Errors
     ///
     /// Io and storage errors.
-    pub fn cas_put(&self, mut content: impl Read) -> Result<Integrity> {
+    pub fn cas_insert(&self, mut content: impl Read) -> Result<Integrity> {
         let missing = || StoreError::Io(io::Error::other("the CAS returned no hash"));
         self.call(|backend| match backend {
             Endpoint::Owner(owner) => put(&owner.store, &mut content, true)?.ok_or_else(missing),
-            Endpoint::Client(client) => client.cas_put(&mut content),
+            Endpoint::Client(client) => client.cas_insert(&mut content),
         })
     }
 
@@ -196,7 +198,7 @@ impl Connection {
     pub fn cas_reader(&self, hash: &Integrity) -> Result<Box<dyn Read + Send>> {
         self.call(|backend| match backend {
             Endpoint::Owner(owner) => owner.store.cas_reader(hash),
-            Endpoint::Client(client) => Ok(Box::new(client.cas_reader(hash)?)),
+            Endpoint::Client(client) => client.cas_reader(hash),
         })
     }
 
@@ -265,7 +267,7 @@ impl Connection {
     pub fn import_with(&self, frame: Frame, scripts: Scripts) -> Result<Frame> {
         self.call(|backend| match backend {
             Endpoint::Owner(owner) => owner.store.import_with(frame.clone(), scripts),
-            Endpoint::Client(client) => client.import_with(&frame, scripts),
+            Endpoint::Client(client) => client.import_with(frame.clone(), scripts),
         })
     }
 
@@ -274,7 +276,7 @@ impl Connection {
     /// # Errors
     ///
     /// [`StoreError::InvalidTopic`]; io errors.
-    pub fn read(&self, options: ReadOptions) -> Result<Subscription> {
+    pub fn reader(&self, options: ReadOptions) -> Result<Subscription> {
         Subscription::start(self.clone(), options)
     }
 

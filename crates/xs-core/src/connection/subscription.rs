@@ -17,7 +17,8 @@ use crate::{
     error::{Result, StoreError},
     frame::Frame,
     read_options::ReadOptions,
-    store::reader::{Next, PULSE, Reader, THRESHOLD},
+    store::reader::Reader,
+    store::{Next, PULSE, Poll, THRESHOLD},
 };
 
 /// Resumes in a row that receive nothing (not even a marker) before the
@@ -25,7 +26,7 @@ use crate::{
 const MAX_FRUITLESS_RESUMES: u32 = 5;
 
 /// A read from a [`Connection`]: iterate it (blocking) or
-/// [`poll`](Subscription::poll) it with a timeout.
+/// [`poll`](Poll::poll) it with a timeout.
 pub struct Subscription {
     connection: Connection,
     options: ReadOptions,
@@ -65,34 +66,6 @@ impl Subscription {
         Ok(Subscription { connection, options, source, generation, progress: Progress::default(), fruitless: 0 })
     }
 
-    /// The next frame, waiting at most `timeout` for one (a change of
-    /// owner may take longer).
-    ///
-    /// # Errors
-    ///
-    /// A storage error from the owner's read, or the io error of a takeover
-    /// that failed.
-    pub fn poll(&mut self, timeout: Duration) -> Result<Next> {
-        loop {
-            let next = match &mut self.source {
-                Source::Local(reader) => reader.poll(timeout),
-                Source::Remote(reader) => reader.poll(timeout),
-            };
-            match next {
-                Ok(Next::Frame(frame)) => {
-                    self.fruitless = 0;
-                    if let Some(frame) = self.progress.note(frame) {
-                        return Ok(Next::Frame(frame));
-                    }
-                }
-                Ok(Next::End) if !self.owner_left_early() => return Ok(Next::End),
-                Err(e) if !self.owner_lost(&e) => return Err(e),
-                Ok(Next::Idle) => return Ok(Next::Idle),
-                Ok(Next::End) | Err(_) => self.resume()?,
-            }
-        }
-    }
-
     /// A clean end that is not the read's end: a live remote read stopped
     /// before its limit because its owner shut down.
     fn owner_left_early(&self) -> bool {
@@ -126,6 +99,32 @@ impl Subscription {
             }
         }
         Ok(())
+    }
+}
+
+impl Poll for Subscription {
+    /// The next frame, waiting at most `timeout` for one (a change of
+    /// owner may take longer). Errors are the owner's read's, or the io
+    /// error of a takeover that failed.
+    fn poll(&mut self, timeout: Duration) -> Result<Next> {
+        loop {
+            let next = match &mut self.source {
+                Source::Local(reader) => reader.poll(timeout),
+                Source::Remote(reader) => reader.poll(timeout),
+            };
+            match next {
+                Ok(Next::Frame(frame)) => {
+                    self.fruitless = 0;
+                    if let Some(frame) = self.progress.note(frame) {
+                        return Ok(Next::Frame(frame));
+                    }
+                }
+                Ok(Next::End) if !self.owner_left_early() => return Ok(Next::End),
+                Err(e) if !self.owner_lost(&e) => return Err(e),
+                Ok(Next::Idle) => return Ok(Next::Idle),
+                Ok(Next::End) | Err(_) => self.resume()?,
+            }
+        }
     }
 }
 
@@ -171,7 +170,7 @@ impl Progress {
 fn open(backend: &Endpoint, options: &ReadOptions) -> Result<Source> {
     match backend {
         Endpoint::Owner(owner) => owner.store().reader(options.clone()).map(Source::Local),
-        Endpoint::Client(client) => client.read(options).map(Source::Remote),
+        Endpoint::Client(client) => client.reader(options.clone()).map(Source::Remote),
     }
 }
 

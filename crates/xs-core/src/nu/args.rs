@@ -8,7 +8,9 @@ use nu_plugin_protocol::EvaluatedCall;
 use nu_protocol::{LabeledError, PipelineData, Span, Spanned, Value};
 
 use crate::{
-    Integrity, Scru128Id, StoreError, TTL,
+    StoreError, TTL,
+    hash::Integrity,
+    id::Scru128Id,
     nu::{error, payload, value},
     topic::TopicFilter,
 };

@@ -16,7 +16,7 @@ use crate::{
     Frame,
     nu::{Poll, Watch, error, value},
     read_options::{FollowOption, ReadOptions},
-    store::reader::{Next, PULSE, THRESHOLD},
+    store::{Next, PULSE, THRESHOLD},
     topic::TopicFilter,
 };
 
@@ -48,7 +48,7 @@ impl Markers {
 
 /// Frames of a read, as record values.
 pub struct FrameStream {
-    source: Box<dyn Poll>,
+    source: Box<dyn Poll + Send>,
     signals: Signals,
     watch: Box<dyn Watch>,
     span: Span,
@@ -60,7 +60,7 @@ pub struct FrameStream {
 impl FrameStream {
     /// A stream over `source`, keeping the `markers` asked for, ended by
     /// `signals` or `watch`.
-    pub fn new(source: Box<dyn Poll>, signals: Signals, watch: Box<dyn Watch>, span: Span) -> Self {
+    pub fn new(source: Box<dyn Poll + Send>, signals: Signals, watch: Box<dyn Watch>, span: Span) -> Self {
         FrameStream { source, signals, watch, span, detail: false, markers: Markers::NONE, done: false }
     }
 

@@ -8,15 +8,13 @@
 //! output. The commands see only these traits, so what they need of a
 //! store is listed here, once.
 
-use std::{io::Read, time::Duration};
+use std::io::Read;
 
 use nu_plugin_protocol::EvaluatedCall;
 use nu_protocol::{LabeledError, Signals};
 
-pub use crate::store::reader::Next;
-use crate::{
-    Frame, Integrity, ReadOptions, Result, Scru128Id, connection::subscription::Subscription, store::reader::Reader,
-};
+pub use crate::store::{Next, Poll};
+use crate::{Frame, ReadOptions, Result, hash::Integrity, id::Scru128Id};
 
 /// The surroundings of one command call.
 pub trait Host {
@@ -51,7 +49,7 @@ pub trait StoreAccess {
     /// # Errors
     ///
     /// An invalid topic pattern; io and storage errors.
-    fn read(&self, options: ReadOptions) -> Result<Box<dyn Poll>>;
+    fn read(&self, options: ReadOptions) -> Result<Box<dyn Poll + Send>>;
 
     /// The newest `n` frames matching `topic`, oldest first.
     ///
@@ -97,28 +95,6 @@ pub enum Appended {
     /// Queued with a handler's output for the frame it is handling; it is
     /// committed (and gets its id) when the handler finishes that frame.
     Queued(Frame),
-}
-
-/// A read in progress, polled with a timeout so a stream stays responsive.
-pub trait Poll: Send {
-    /// The next frame, waiting at most `timeout`.
-    ///
-    /// # Errors
-    ///
-    /// A damaged record; no owner to be found.
-    fn poll(&mut self, timeout: Duration) -> Result<Next>;
-}
-
-impl Poll for Reader {
-    fn poll(&mut self, timeout: Duration) -> Result<Next> {
-        Reader::poll(self, timeout)
-    }
-}
-
-impl Poll for Subscription {
-    fn poll(&mut self, timeout: Duration) -> Result<Next> {
-        Subscription::poll(self, timeout)
-    }
 }
 
 /// Whether anyone still reads a stream, asked between items (the engine's

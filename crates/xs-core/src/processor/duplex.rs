@@ -26,7 +26,8 @@ use crate::{
     error::Result,
     read_options::{FollowOption, ReadOptions},
     store::Store,
-    store::reader::{Next, Reader, THRESHOLD},
+    store::reader::Reader,
+    store::{Next, Poll, THRESHOLD},
 };
 
 /// How often the follow checks whether it should stop.

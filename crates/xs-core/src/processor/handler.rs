@@ -33,7 +33,8 @@ use crate::{
     },
     read_options::{FollowOption, ReadOptions},
     store::Store,
-    store::reader::{Next, Reader, THRESHOLD},
+    store::reader::Reader,
+    store::{Next, Poll, THRESHOLD},
 };
 
 /// How long an idle handler waits for a frame before checking for a stop.

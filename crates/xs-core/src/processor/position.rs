@@ -6,7 +6,7 @@
 use nu_protocol::{Span, Value};
 use scru128::Scru128Id;
 
-use crate::checkpoint::Checkpoint;
+use crate::store::Checkpoint;
 
 const VERSION: u8 = 1;
 

@@ -44,7 +44,7 @@ use crate::{
     },
     read_options::{FollowOption, ReadOptions},
     store::Store,
-    store::reader::{Next, THRESHOLD},
+    store::{Next, Poll, THRESHOLD},
 };
 
 /// How long a register script may take to evaluate its config.
@@ -69,8 +69,8 @@ pub(crate) enum Event {
 
 /// The processor of a store: runs its handlers until shut down.
 ///
-/// Every owner runs one: [`Server::run`](crate::Server::run) starts it
-/// (unless [`ServeOptions::processor`](crate::ServeOptions) is off) and
+/// Every owner runs one: [`Server::run`](crate::server::Server::run) starts it
+/// (unless [`ServeOptions::processor`](crate::server::ServeOptions) is off) and
 /// stops it before closing the store. A program that owns a store without
 /// serving it starts its own:
 ///

@@ -256,7 +256,7 @@ impl Server {
 /// ```no_run
 /// # async fn run() -> xs_core::Result<()> {
 /// let store = xs_core::Store::new("/path/to/store")?;
-/// xs_core::serve(store, async { tokio::signal::ctrl_c().await.ok(); }).await
+/// xs_core::server::serve(store, async { tokio::signal::ctrl_c().await.ok(); }).await
 /// # }
 /// ```
 pub async fn serve(store: Store, shutdown: impl Future<Output = ()>) -> Result<()> {

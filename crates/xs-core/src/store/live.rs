@@ -2,7 +2,7 @@
 //! wake-up signals.
 //!
 //! After each sync the writer publishes the batch: its frames (stored and
-//! ephemeral) join a ring of the newest [`RING`] frames, the frames the
+//! ephemeral) join a ring of the newest [`RECENT_FRAMES`] frames, the frames the
 //! batch removed leave it, the head moves to the batch's last id, and the
 //! readers whose topic filter passes one of its frames are woken (each
 //! reader has its own [`Watch`]). The ring holds every published frame with an id
@@ -11,7 +11,7 @@
 //! from disk, up to the head, and takes only ephemeral frames from the ring.
 //! Readers pull; nothing is pushed into per-reader queues, so a slow reader
 //! costs the writer nothing and can never be cut off. Only ephemeral frames,
-//! which are never stored, can be missed, by a reader more than [`RING`]
+//! which are never stored, can be missed, by a reader more than [`RECENT_FRAMES`]
 //! frames behind.
 
 use std::{
@@ -29,7 +29,7 @@ use scru128::Scru128Id;
 use crate::{frame::Frame, id::IdGen, topic::TopicFilter, ttl::TTL};
 
 /// How many of the newest published frames are kept in memory.
-pub const RING: usize = 4096;
+pub const RECENT_FRAMES: usize = 4096;
 
 /// How far back from the head [`Live::newest`] looks before leaving a
 /// `last` query to the index.
@@ -179,7 +179,7 @@ impl Live {
                 state.ring.retain(|f| !gone.contains(&f.id));
             }
             state.ring.extend(frames);
-            while state.ring.len() > RING {
+            while state.ring.len() > RECENT_FRAMES {
                 state.floor = state.ring.pop_front().map(|f| f.id);
             }
             state.head = head.or(state.head);

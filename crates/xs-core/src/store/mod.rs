@@ -18,17 +18,30 @@
 //! docs/store-format.md): `<dir>/fjall` (stream, topic index, expiry index,
 //! inline payloads), `<dir>/wal` (the write-ahead log whose sync makes a
 //! commit durable), `<dir>/cas` (cacache content for large payloads).
+//!
+//! [`Store`] and [`Reader`] are at the crate root; what only some
+//! embedders need is here: streaming payloads into the CAS
+//! ([`CasWriter`]), atomic checkpoints ([`Checkpoint`]), the read markers
+//! ([`THRESHOLD`], [`PULSE`]) and the reader trait ([`Poll`], [`Next`]).
 
 pub(crate) mod cas;
+pub(crate) mod checkpoint;
 pub(crate) mod codec;
 pub(crate) mod committer;
 pub(crate) mod journal;
 pub(crate) mod live;
+pub(crate) mod poll;
 pub(crate) mod reader;
 pub(crate) mod scan;
 pub(crate) mod sweep;
 pub(crate) mod wal;
 pub(crate) mod writer;
+
+pub use cas::{CasWriter, INLINE_MAX};
+pub use checkpoint::Checkpoint;
+pub use live::RECENT_FRAMES;
+pub use poll::{Next, Poll};
+pub use reader::{PULSE, THRESHOLD};
 
 use std::{
     path::{Path, PathBuf},
@@ -41,11 +54,10 @@ use scru128::Scru128Id;
 use ssri::Integrity;
 
 use crate::{
-    checkpoint::Checkpoint,
     error::{Result, StoreError},
     frame::Frame,
     read_options::ReadOptions,
-    store::cas::{Cas, CasWriter},
+    store::cas::Cas,
     store::committer::Committer,
     store::live::Live,
     store::reader::Reader,
@@ -183,7 +195,7 @@ impl Store {
     ///
     /// [`StoreError::InvalidTopic`], [`StoreError::ReservedTopic`] (under
     /// `xs.` only the processor's in events may be appended, see
-    /// [`validate_append_topic`](crate::validate_append_topic)),
+    /// [`validate_append_topic`]),
     /// [`StoreError::InvalidMeta`] (meta must be an object),
     /// [`StoreError::InvalidHash`] (see [`crate::hash`]),
     /// [`StoreError::HashNotFound`] (the payload is not in the
@@ -217,7 +229,7 @@ impl Store {
     /// # Examples
     ///
     /// ```
-    /// use xs_core::{Checkpoint, Frame, Store};
+    /// use xs_core::{Frame, Store, store::Checkpoint};
     /// # let dir = tempfile::tempdir()?;
     /// let store = Store::new(dir.path())?;
     /// let frames = vec![Frame::builder("a").build(), Frame::builder("b").build()];
@@ -405,11 +417,43 @@ impl Store {
     /// Puts `bytes` into the CAS and returns their hash. The content becomes
     /// durable no later than the append of the first frame referencing it.
     ///
+    /// This is cross-stream's signature, kept for its embedders. Hashing
+    /// and writing are blocking work, so they never run on a tokio worker
+    /// as if they were not: on a multi-thread runtime the worker hands its
+    /// other tasks over first (`block_in_place`); on a current-thread
+    /// runtime they run on the blocking pool, on a copy of `bytes` (the
+    /// pool needs owned data), while the runtime goes on with its tasks;
+    /// outside a tokio runtime they run on the caller's thread. To stream a
+    /// payload too big to hold, use [`Store::cas_writer`].
+    ///
     /// # Errors
     ///
     /// Storage or io errors.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir()?;
+    /// # tokio::runtime::Runtime::new()?.block_on(async {
+    /// let store = xs_core::Store::new(dir.path())?;
+    /// let hash = store.cas_insert("hello").await?;
+    /// assert_eq!(store.cas_read(&hash)?, b"hello");
+    /// # Ok::<(), xs_core::StoreError>(())
+    /// # })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub async fn cas_insert(&self, bytes: impl AsRef<[u8]>) -> Result<Integrity> {
-        self.inner.cas.insert(bytes.as_ref())
+        use tokio::runtime::{Handle, RuntimeFlavor};
+        let cas = &self.inner.cas;
+        match Handle::try_current().map(|runtime| runtime.runtime_flavor()) {
+            Ok(RuntimeFlavor::MultiThread) => tokio::task::block_in_place(|| cas.insert(bytes.as_ref())),
+            Ok(_) => {
+                let (cas, bytes) = (cas.clone(), bytes.as_ref().to_vec());
+                let inserted = tokio::task::spawn_blocking(move || cas.insert(&bytes)).await;
+                inserted.map_err(|e| StoreError::Io(std::io::Error::other(e)))?
+            }
+            Err(_) => cas.insert(bytes.as_ref()),
+        }
     }
 
     /// A writer that streams a payload into the CAS in constant memory;

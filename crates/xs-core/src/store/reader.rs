@@ -26,6 +26,7 @@ use crate::{
     read_options::{FollowOption, ReadOptions},
     store::Store,
     store::live::{Tail, Watch},
+    store::poll::{Next, Poll},
     store::scan::{Scan, View},
     topic::TopicFilter,
 };
@@ -37,17 +38,6 @@ const CHUNK: usize = 512;
 pub const THRESHOLD: &str = "xs.threshold";
 /// The topic of heartbeat markers.
 pub const PULSE: &str = "xs.pulse";
-
-/// What [`Reader::poll`] found.
-#[derive(Debug)]
-pub enum Next {
-    /// A frame (or an `xs.threshold` / `xs.pulse` marker).
-    Frame(Frame),
-    /// Nothing yet; the read is still live.
-    Idle,
-    /// The read is over.
-    End,
-}
 
 enum Step {
     Frame(Frame),
@@ -72,7 +62,7 @@ enum Phase {
     Done,
 }
 
-/// A read in progress. Iterate it (blocking), [`poll`](Reader::poll) it
+/// A read in progress. Iterate it (blocking), [`poll`](Poll::poll) it
 /// with a timeout, or await [`next_async`](Reader::next_async).
 pub struct Reader {
     store: Store,
@@ -127,27 +117,6 @@ impl Reader {
             buf: Vec::new().into_iter(),
             next_pulse: None,
         })
-    }
-
-    /// The next frame, waiting at most `timeout` for one.
-    ///
-    /// # Errors
-    ///
-    /// [`StoreError::Corrupt`] for a damaged record, or a storage error.
-    pub fn poll(&mut self, timeout: Duration) -> Result<Next> {
-        let deadline = Instant::now() + timeout;
-        loop {
-            match self.step()? {
-                Step::Frame(f) => return Ok(Next::Frame(f)),
-                Step::End => return Ok(Next::End),
-                Step::Wait(listener, pulse) => {
-                    let until = pulse.map_or(deadline, |p| p.min(deadline));
-                    if listener.wait_deadline(until).is_none() && Instant::now() >= deadline {
-                        return Ok(Next::Idle);
-                    }
-                }
-            }
-        }
     }
 
     /// The next frame, awaited; `None` once the read is over.
@@ -329,6 +298,25 @@ impl Reader {
 
     fn chunk_size(&self) -> usize {
         self.remaining.map_or(CHUNK, |n| n.clamp(1, CHUNK))
+    }
+}
+
+impl Poll for Reader {
+    /// The next frame, waiting at most `timeout` for one.
+    fn poll(&mut self, timeout: Duration) -> Result<Next> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            match self.step()? {
+                Step::Frame(f) => return Ok(Next::Frame(f)),
+                Step::End => return Ok(Next::End),
+                Step::Wait(listener, pulse) => {
+                    let until = pulse.map_or(deadline, |p| p.min(deadline));
+                    if listener.wait_deadline(until).is_none() && Instant::now() >= deadline {
+                        return Ok(Next::Idle);
+                    }
+                }
+            }
+        }
     }
 }
 

@@ -18,11 +18,11 @@ use fjall::Keyspace;
 use scru128::Scru128Id;
 
 use crate::{
-    checkpoint::Checkpoint,
     error::{Result, StoreError},
     frame::Frame,
     id::leaves_room,
     store::cas::Cas,
+    store::checkpoint::Checkpoint,
     store::codec,
     store::live::Live,
     store::scan::Tables,

@@ -1,6 +1,6 @@
 //! Bad input gets a clear error and leaves the store as it was.
 
-use xs_core::{Frame, ReadOptions, Scru128Id, Store, StoreError, TTL};
+use xs_core::{Frame, ReadOptions, Store, StoreError, TTL, id::Scru128Id};
 
 use crate::common::{append, read_all, store};
 

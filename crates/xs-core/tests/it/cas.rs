@@ -5,7 +5,7 @@ use std::{
     time::Duration,
 };
 
-use xs_core::{Frame, INLINE_MAX, StoreError};
+use xs_core::{Frame, StoreError, store::INLINE_MAX};
 
 use crate::common::store;
 

@@ -1,4 +1,4 @@
-//! `xs_core::Client` against a served store: every operation with the
+//! `xs_core::client::Client` against a served store: every operation with the
 //! store's types and errors, lossless follows for slow readers, and no
 //! leaked descriptors.
 
@@ -9,7 +9,10 @@ use std::{
 };
 
 use xs_core::{
-    Client, Durability, FollowOption, Frame, Next, ReadOptions, ServeOptions, Server, Store, StoreError, TTL,
+    Durability, FollowOption, Frame, ReadOptions, Store, StoreError, TTL,
+    client::Client,
+    server::{ServeOptions, Server},
+    store::{Next, Poll},
 };
 
 use crate::{
@@ -35,9 +38,9 @@ fn client_speaks_every_operation() {
     assert_eq!(second.hash, None);
     assert_eq!(client.last("clip.add", 5).unwrap(), vec![frame.clone(), second.clone()]);
     assert!(client.last("nothing", 1).unwrap().is_empty());
-    let all: Vec<Frame> = client.read(&ReadOptions::default()).unwrap().collect::<Result<_, _>>().unwrap();
+    let all: Vec<Frame> = client.reader(ReadOptions::default()).unwrap().collect::<Result<_, _>>().unwrap();
     assert_eq!(all, vec![frame.clone(), second.clone()]);
-    let put = client.cas_put(&b"content"[..]).unwrap();
+    let put = client.cas_insert(&b"content"[..]).unwrap();
     assert_eq!(served.store.cas_read(&put).unwrap(), b"content");
     client.remove(&frame.id).unwrap();
     assert_eq!(client.get(&frame.id).unwrap(), None);
@@ -53,8 +56,8 @@ fn client_errors_are_the_stores() {
     ));
     let bad_meta = Frame::builder("a").meta(serde_json::json!([1])).build();
     assert!(matches!(client.append(bad_meta, std::io::empty()), Err(StoreError::InvalidMeta { .. })));
-    assert!(matches!(client.remove(&xs_core::Scru128Id::from_u128(1)), Err(StoreError::NotFound(_))));
-    let missing: xs_core::Integrity = "sha256-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=".parse().unwrap();
+    assert!(matches!(client.remove(&xs_core::id::Scru128Id::from_u128(1)), Err(StoreError::NotFound(_))));
+    let missing: xs_core::hash::Integrity = "sha256-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=".parse().unwrap();
     assert!(matches!(client.cas_read(&missing), Err(StoreError::HashNotFound(_))));
     assert!(matches!(client.last("bad..", 1), Err(StoreError::InvalidTopic { .. })));
     let nobody = Client::new(tempfile::tempdir().unwrap().path());
@@ -81,7 +84,7 @@ fn stalled_socket_follower_gets_every_frame_in_order() {
     let store = Store::open(dir.path(), Durability::Buffered).unwrap();
     let _server = Server::bind(store.clone(), ServeOptions::default()).unwrap().spawn().unwrap();
     let client = Client::new(dir.path());
-    let mut follow = client.read(&ReadOptions::builder().follow(FollowOption::On).build()).unwrap();
+    let mut follow = client.reader(ReadOptions::builder().follow(FollowOption::On).build()).unwrap();
     assert_eq!(next(&mut follow).topic, "xs.threshold");
     let appended: Vec<_> = std::thread::scope(|s| {
         let writers: Vec<_> = (0..4)
@@ -125,11 +128,11 @@ fn child_thousand_follows() {
     let served = serve();
     let client = Client::new(served.dir.path());
     let options = ReadOptions::builder().follow(FollowOption::On).build();
-    drop(client.read(&options).unwrap()); // warm up: runtime threads, pools
+    drop(client.reader(options.clone()).unwrap()); // warm up: runtime threads, pools
     let baseline = open_fds();
     let mut open = Vec::new();
     for i in 0..1000 {
-        let mut follow = client.read(&options).unwrap();
+        let mut follow = client.reader(options.clone()).unwrap();
         assert_eq!(next(&mut follow).topic, "xs.threshold");
         open.push(follow);
         if i % 100 == 99 {
@@ -150,7 +153,7 @@ fn open_fds() -> usize {
 fn polls_that_time_out_lose_nothing() {
     let served = serve();
     let client = Client::new(served.dir.path());
-    let mut follow = client.read(&ReadOptions::builder().follow(FollowOption::On).build()).unwrap();
+    let mut follow = client.reader(ReadOptions::builder().follow(FollowOption::On).build()).unwrap();
     assert_eq!(next(&mut follow).topic, "xs.threshold");
     let mut seen = HashSet::new();
     let deadline = Instant::now() + PATIENCE;

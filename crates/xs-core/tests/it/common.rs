@@ -2,7 +2,10 @@
 
 use std::time::{Duration, Instant};
 
-use xs_core::{Frame, Next, ReadOptions, Reader, Store};
+use xs_core::{
+    Frame, ReadOptions, Reader, Store,
+    store::{Next, Poll},
+};
 
 /// How long any wait in a test may take before it fails.
 pub const PATIENCE: Duration = Duration::from_secs(20);
@@ -29,8 +32,9 @@ pub fn topics(frames: &[Frame]) -> Vec<&str> {
     frames.iter().map(|f| f.topic.as_str()).collect()
 }
 
-/// The next `n` frames of a following read, failing the test after [`PATIENCE`].
-pub fn take(reader: &mut Reader, n: usize) -> Vec<Frame> {
+/// The next `n` frames of a following read (from the store, its socket or
+/// a connection), failing the test after [`PATIENCE`].
+pub fn take(reader: &mut (impl Poll + ?Sized), n: usize) -> Vec<Frame> {
     let deadline = Instant::now() + PATIENCE;
     let mut frames = Vec::with_capacity(n);
     while frames.len() < n {

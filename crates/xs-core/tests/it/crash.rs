@@ -15,7 +15,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use xs_core::{Frame, INLINE_MAX, ReadOptions, Scru128Id, Store};
+use xs_core::{Frame, ReadOptions, Store, id::Scru128Id, store::INLINE_MAX};
 
 use crate::child;
 
@@ -302,7 +302,7 @@ fn check_store(dir: &std::path::Path, acked: &[Scru128Id], cycle: usize) {
     }
     for pattern in ["crash.a", "crash.b.c", "other", "crash.*", "crash.b.*"] {
         let expected: Vec<&Frame> =
-            all.iter().filter(|f| xs_core::TopicFilter::parse(pattern).unwrap().matches(&f.topic)).collect();
+            all.iter().filter(|f| xs_core::topic::TopicFilter::parse(pattern).unwrap().matches(&f.topic)).collect();
         let got: Vec<Frame> = store
             .reader(ReadOptions::builder().topic(pattern.into()).build())
             .unwrap()

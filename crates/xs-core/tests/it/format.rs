@@ -9,7 +9,7 @@
 
 use std::os::unix::fs::PermissionsExt;
 
-use xs_core::{Frame, ReadOptions, Scru128Id, Store, TTL};
+use xs_core::{Frame, ReadOptions, Store, TTL, id::Scru128Id};
 
 use crate::common::read_all;
 

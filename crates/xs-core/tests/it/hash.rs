@@ -69,7 +69,7 @@ fn a_malformed_import_over_the_socket_is_refused_and_wedges_nothing() {
     let mut texts = unusable();
     texts.push(String::new());
     for (n, text) in texts.iter().enumerate() {
-        let id = xs_core::Scru128Id::from_u128(1000 + n as u128);
+        let id = xs_core::id::Scru128Id::from_u128(1000 + n as u128);
         let body = serde_json::json!({"topic": "imported", "id": id.to_string(), "hash": text}).to_string();
         let answer = http(&sock, "POST /import", body.as_bytes());
         assert_eq!(answer.status, 400, "{text:?}: {}", answer.text());

@@ -10,7 +10,11 @@ use std::{
     time::Instant,
 };
 
-use xs_core::{FollowOption, Frame, Next, ReadOptions, Scru128Id, Store, StoreError, THRESHOLD, TTL};
+use xs_core::{
+    FollowOption, Frame, ReadOptions, Store, StoreError, TTL,
+    id::Scru128Id,
+    store::{Next, Poll, THRESHOLD},
+};
 
 use crate::{
     child,

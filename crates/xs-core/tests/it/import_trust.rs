@@ -3,7 +3,7 @@
 //! every later owner start; `Scripts::Run` (`?with_scripts=true`) trusts
 //! them. Markers are never imported.
 
-use xs_core::{Frame, ReadOptions, Scripts, Store, StoreError};
+use xs_core::{Frame, ReadOptions, Store, StoreError, store::Scripts};
 
 use crate::{
     common::{append, read_all, store},
@@ -19,7 +19,7 @@ type Dump = Vec<(Frame, Option<Vec<u8>>)>;
 
 /// A dump of a store where handler `imp` ran (register, `.active`,
 /// `.stopped`), and the id of its register frame.
-fn dump_of_a_running_handler() -> (Dump, xs_core::Scru128Id) {
+fn dump_of_a_running_handler() -> (Dump, xs_core::id::Scru128Id) {
     let owner = Owner::start();
     let reg = register(&owner.store, "imp", SCRIPT);
     lifecycle(&owner.store, "imp", "active", reg.id);

@@ -46,8 +46,8 @@ fn the_store_directory_is_private() {
 }
 
 /// An id a day ahead of the clock: what the store holds after the clock steps back a day.
-fn tomorrow() -> xs_core::Scru128Id {
-    xs_core::Scru128Id::try_from_fields(scru128::new().timestamp() + 86_400_000, 0, 0, 0).unwrap()
+fn tomorrow() -> xs_core::id::Scru128Id {
+    xs_core::id::Scru128Id::try_from_fields(scru128::new().timestamp() + 86_400_000, 0, 0, 0).unwrap()
 }
 
 /// Writes `value` at `key` of keyspace `name`, behind the store's back.

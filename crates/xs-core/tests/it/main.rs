@@ -2,6 +2,7 @@
 //! would relink everything): each module is one area of the contract.
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code: a panic is a failed test")]
 
+mod api;
 mod bad_input;
 mod cas;
 mod child;

@@ -9,7 +9,7 @@ use std::{
     time::SystemTime,
 };
 
-use xs_core::{Frame, INLINE_MAX, Store, StoreError};
+use xs_core::{Frame, Store, StoreError, store::INLINE_MAX};
 
 fn mode(path: &Path) -> u32 {
     std::fs::metadata(path).unwrap().permissions().mode() & 0o777

@@ -2,7 +2,10 @@
 
 use std::time::Duration;
 
-use xs_core::{FollowOption, Frame, Next, ReadOptions, TTL};
+use xs_core::{
+    FollowOption, Frame, ReadOptions, TTL,
+    store::{Next, Poll},
+};
 
 use crate::common::{append, drain, read_all, store, take, topics};
 
@@ -270,7 +273,7 @@ fn a_follower_that_fell_behind_the_ring_reads_from_disk_with_ephemerals_in_order
     let (_dir, store) = store();
     let mut reader = store.reader(follow()).unwrap();
     assert_eq!(topics(&take(&mut reader, 1)), ["xs.threshold"]);
-    let total = xs_core::RECENT_FRAMES + 2000;
+    let total = xs_core::store::RECENT_FRAMES + 2000;
     let appended: Vec<_> = (0..total)
         .map(|i| {
             let ttl = if i % 1000 == 999 { TTL::Ephemeral } else { TTL::Forever };
@@ -283,7 +286,7 @@ fn a_follower_that_fell_behind_the_ring_reads_from_disk_with_ephemerals_in_order
     let expected: Vec<_> = appended
         .iter()
         .enumerate()
-        .filter(|(i, f)| f.ttl != Some(TTL::Ephemeral) || *i >= total - xs_core::RECENT_FRAMES)
+        .filter(|(i, f)| f.ttl != Some(TTL::Ephemeral) || *i >= total - xs_core::store::RECENT_FRAMES)
         .map(|(_, f)| f.clone())
         .collect();
     assert!(expected.len() < total, "some ephemeral frames must have fallen out");

@@ -81,7 +81,7 @@ fn the_socket_answers_4xx_and_stores_nothing() {
 #[test]
 fn the_client_refuses_before_sending() {
     let served = serve();
-    let client = xs_core::Client::new(served.dir.path());
+    let client = xs_core::client::Client::new(served.dir.path());
     let refused = client.append(Frame::builder("xs.pulse").build(), &b""[..]);
     assert!(matches!(refused, Err(StoreError::ReservedTopic { .. })), "{refused:?}");
 }

@@ -8,7 +8,11 @@ use std::{
 };
 
 use base64::Engine;
-use xs_core::{Frame, Next, ReadOptions, ServeOptions, Server, ServerHandle, Store};
+use xs_core::{
+    Frame, ReadOptions, Store,
+    server::{ServeOptions, Server, ServerHandle},
+    store::{Next, Poll},
+};
 
 use crate::common::PATIENCE;
 
@@ -150,8 +154,8 @@ fn read_route_streams_ndjson_and_sse() {
 fn follow_over_the_socket_sends_threshold_then_live_frames() {
     let served = serve();
     served.store.append(Frame::builder("old").build()).unwrap();
-    let client = xs_core::Client::new(served.dir.path());
-    let mut follow = client.read(&ReadOptions::builder().follow(xs_core::FollowOption::On).build()).unwrap();
+    let client = xs_core::client::Client::new(served.dir.path());
+    let mut follow = client.reader(ReadOptions::builder().follow(xs_core::FollowOption::On).build()).unwrap();
     assert_eq!(next(&mut follow).topic, "old");
     assert_eq!(next(&mut follow).topic, "xs.threshold");
     let live = served.store.append(Frame::builder("live").build()).unwrap();
@@ -165,13 +169,13 @@ fn follow_over_the_socket_sends_threshold_then_live_frames() {
 #[test]
 fn concurrent_socket_appends_are_all_stored_and_followed_in_order() {
     let served = serve();
-    let client = xs_core::Client::new(served.dir.path());
+    let client = xs_core::client::Client::new(served.dir.path());
     let options = ReadOptions::builder().topic("c.*".into()).follow(xs_core::FollowOption::On).build();
-    let mut follow = client.read(&options).unwrap();
+    let mut follow = client.reader(options.clone()).unwrap();
     assert_eq!(next(&mut follow).topic, "xs.threshold");
     let writers: Vec<_> = (0..8)
         .map(|w| {
-            let client = xs_core::Client::new(served.dir.path());
+            let client = xs_core::client::Client::new(served.dir.path());
             std::thread::spawn(move || {
                 (0..40)
                     .map(|_| client.append(Frame::builder(format!("c.w{w}")).build(), std::io::empty()).unwrap().id)
@@ -187,7 +191,7 @@ fn concurrent_socket_appends_are_all_stored_and_followed_in_order() {
     assert_eq!(stored, acked);
 }
 
-pub fn next(reader: &mut xs_core::RemoteReader) -> Frame {
+pub fn next(reader: &mut xs_core::client::RemoteReader) -> Frame {
     match reader.poll(PATIENCE).expect("poll") {
         Next::Frame(frame) => frame,
         other => panic!("expected a frame, got {other:?}"),
@@ -243,10 +247,11 @@ fn import_route_checks_its_body() {
     let served = serve();
     let sock = served.socket();
     assert_eq!(http(&sock, "POST /import", b"{not json").status, 400);
-    let frame = serde_json::to_vec(&Frame::builder("imported").id(xs_core::Scru128Id::from_u128(42)).build()).unwrap();
+    let frame =
+        serde_json::to_vec(&Frame::builder("imported").id(xs_core::id::Scru128Id::from_u128(42)).build()).unwrap();
     let answer = http(&sock, "POST /import", &frame);
     assert_eq!(answer.status, 200, "{}", answer.text());
-    assert_eq!(answer.json()["id"], xs_core::Scru128Id::from_u128(42).to_string(), "the frame keeps its id");
+    assert_eq!(answer.json()["id"], xs_core::id::Scru128Id::from_u128(42).to_string(), "the frame keeps its id");
     let again = http(&sock, "POST /import", &frame);
     assert_eq!(again.status, 400, "an id not above the newest is refused: {}", again.text());
 }
@@ -287,7 +292,7 @@ fn malformed_requests_get_4xx_with_a_message() {
 #[test]
 fn streamed_body_beyond_the_limit_is_refused() {
     let served = serve_with(ServeOptions::builder().max_body(100_000).build());
-    let client = xs_core::Client::new(served.dir.path());
+    let client = xs_core::client::Client::new(served.dir.path());
     let huge = std::io::repeat(1).take(10_000_000);
     match client.append(Frame::builder("big").build(), huge) {
         Err(xs_core::StoreError::Remote { status: 413, .. }) => {}
@@ -334,8 +339,8 @@ fn stale_socket_is_replaced_live_one_is_not() {
 fn shutdown_ends_follows_and_releases_the_store() {
     let served = serve();
     let Served { dir, store, server } = served;
-    let client = xs_core::Client::new(dir.path());
-    let mut follow = client.read(&ReadOptions::builder().follow(xs_core::FollowOption::On).build()).unwrap();
+    let client = xs_core::client::Client::new(dir.path());
+    let mut follow = client.reader(ReadOptions::builder().follow(xs_core::FollowOption::On).build()).unwrap();
     assert_eq!(next(&mut follow).topic, "xs.threshold");
     drop(store);
     server.shutdown();

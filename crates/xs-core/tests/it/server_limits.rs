@@ -11,7 +11,10 @@ use std::{
     time::{Duration, Instant},
 };
 
-use xs_core::{ServeOptions, Server, Store};
+use xs_core::{
+    Store,
+    server::{ServeOptions, Server},
+};
 
 use crate::{
     child,

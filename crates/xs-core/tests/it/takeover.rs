@@ -14,9 +14,17 @@ use std::{
     time::Instant,
 };
 
-use xs_core::{Connection, FollowOption, Frame, Next, ReadOptions, Role, Scru128Id};
+use xs_core::{
+    FollowOption, Frame, ReadOptions,
+    connection::{Connection, Role},
+    id::Scru128Id,
+    store::{Next, Poll},
+};
 
-use crate::{child, common::PATIENCE};
+use crate::{
+    child,
+    common::{PATIENCE, take},
+};
 
 /// Helper: opens a Connection on `$XS_IT_STORE`, reports `ROLE <role>`,
 /// and lives until the parent closes its stdin (or kills it).
@@ -57,7 +65,7 @@ fn graceful_owner_exit_hands_over_the_follow() {
     let owner = Connection::open(dir.path()).unwrap();
     let client = Connection::open(dir.path()).unwrap();
     let before = client.append(Frame::builder("n").build(), std::io::empty()).unwrap();
-    let mut follow = client.read(ReadOptions::builder().follow(FollowOption::On).build()).unwrap();
+    let mut follow = client.reader(ReadOptions::builder().follow(FollowOption::On).build()).unwrap();
     assert_eq!(take(&mut follow, 2).iter().map(|f| f.topic.as_str()).collect::<Vec<_>>(), ["n", "xs.threshold"]);
     drop(owner);
     let after = client.append(Frame::builder("n").build(), std::io::empty()).unwrap();
@@ -95,7 +103,7 @@ fn sigkilled_owner_is_taken_over_without_gap_or_duplicate() {
     acknowledged.extend(acked.try_iter());
     assert_eq!(acknowledged.len(), 300);
 
-    let stored: Vec<Scru128Id> = appender.read(ReadOptions::default()).unwrap().map(|f| f.unwrap().id).collect();
+    let stored: Vec<Scru128Id> = appender.reader(ReadOptions::default()).unwrap().map(|f| f.unwrap().id).collect();
     let received = receive(&frames, stored.len());
     done.store(true, Ordering::SeqCst);
     reading.join().unwrap();
@@ -107,7 +115,7 @@ fn sigkilled_owner_is_taken_over_without_gap_or_duplicate() {
 
 /// Follows `connection` until `done`, sending each non-marker frame's id.
 fn follow_into(connection: &Connection, out: &mpsc::Sender<Scru128Id>, done: &AtomicBool) {
-    let mut follow = connection.read(ReadOptions::builder().follow(FollowOption::On).build()).unwrap();
+    let mut follow = connection.reader(ReadOptions::builder().follow(FollowOption::On).build()).unwrap();
     while !done.load(Ordering::SeqCst) {
         match follow.poll(std::time::Duration::from_millis(50)).expect("the follow survives the takeover") {
             Next::Frame(f) if !f.topic.starts_with("xs.") => out.send(f.id).unwrap(),
@@ -156,18 +164,4 @@ fn racing_takers_yield_exactly_one_owner() {
             assert!(taker.finish().success());
         }
     }
-}
-
-fn take(follow: &mut xs_core::Subscription, n: usize) -> Vec<Frame> {
-    let deadline = Instant::now() + PATIENCE;
-    let mut frames = Vec::new();
-    while frames.len() < n {
-        let left = deadline.checked_duration_since(Instant::now()).expect("timed out waiting for frames");
-        match follow.poll(left).expect("poll") {
-            Next::Frame(frame) => frames.push(frame),
-            Next::Idle => {}
-            Next::End => panic!("the follow ended after {} of {n}", frames.len()),
-        }
-    }
-    frames
 }

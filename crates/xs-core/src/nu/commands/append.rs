@@ -66,7 +66,7 @@ impl StoreCommand for Append {
 
     fn run(&self, host: &dyn Host, call: &EvaluatedCall, input: PipelineData) -> Result<PipelineData, LabeledError> {
         let topic: Spanned<String> = call.req(0)?;
-        crate::validate_append_topic(&topic.item).map_err(error::at(topic.span))?;
+        crate::topic::validate_append_topic(&topic.item).map_err(error::at(topic.span))?;
         let meta = call.get_flag_value("meta").as_ref().map(args::meta).transpose()?;
         let ttl = call.get_flag_value("ttl").as_ref().map(args::ttl).transpose()?;
         let mut payload = args::payload(input, call.head)?;

@@ -2,7 +2,7 @@
 
 use super::StoreCommand;
 use crate::{
-    Scru128Id,
+    id::Scru128Id,
     nu::{Host, args, value::id_to_record},
 };
 use nu_plugin_protocol::EvaluatedCall;

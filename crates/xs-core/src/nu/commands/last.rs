@@ -61,7 +61,7 @@ impl StoreCommand for Last {
         let topic = call.opt::<Spanned<String>>(0)?;
         let topic_span = topic.as_ref().map_or(call.head, |t| t.span);
         let topic = topic.map_or_else(|| "*".to_string(), |t| t.item);
-        crate::TopicFilter::parse(&topic).map_err(error::at(topic_span))?;
+        crate::topic::TopicFilter::parse(&topic).map_err(error::at(topic_span))?;
         let n = call.opt::<Spanned<i64>>(1)?.as_ref().map(args::count).transpose()?;
         let detail = call.has_flag("detail")?;
         let backend = host.store(call)?;

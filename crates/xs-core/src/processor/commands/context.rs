@@ -7,7 +7,9 @@
 use std::{io::Read, sync::Arc};
 
 use crate::{
-    Frame, Integrity, ReadOptions, Result, Scru128Id, StoreError,
+    Frame, ReadOptions, Result, StoreError,
+    hash::Integrity,
+    id::Scru128Id,
     nu::{Appended, Poll, StoreAccess},
     processor::outbox::Outbox,
     store::Store,
@@ -52,7 +54,7 @@ impl StoreAccess for Context {
         }
     }
 
-    fn read(&self, options: ReadOptions) -> Result<Box<dyn Poll>> {
+    fn read(&self, options: ReadOptions) -> Result<Box<dyn Poll + Send>> {
         self.before_read()?;
         Ok(Box::new(self.store.reader(options)?))
     }

@@ -3,7 +3,12 @@
 
 use std::time::{Duration, Instant};
 
-use xs_core::{FollowOption, Frame, Next, ReadOptions, Scru128Id, Store, processor::Processor};
+use xs_core::{
+    FollowOption, Frame, ReadOptions, Store,
+    id::Scru128Id,
+    processor::Processor,
+    store::{Next, Poll},
+};
 
 use crate::common::PATIENCE;
 
@@ -71,7 +76,7 @@ pub fn wait_for(store: &Store, topic: &str, after: Option<Scru128Id>, accept: im
     loop {
         let left = deadline.checked_duration_since(Instant::now()).unwrap_or_else(|| panic!("no {topic} frame came"));
         match reader.poll(left).expect("poll") {
-            Next::Frame(f) if f.topic != xs_core::THRESHOLD && accept(&f) => return f,
+            Next::Frame(f) if f.topic != xs_core::store::THRESHOLD && accept(&f) => return f,
             Next::End => panic!("the store closed while waiting for {topic}"),
             _ => {}
         }

@@ -4,7 +4,7 @@
 
 use std::{path::Path, time::Duration};
 
-use xs_core::{Frame, Scru128Id, Store};
+use xs_core::{Frame, Store, id::Scru128Id};
 
 use crate::{
     common::wait_until,

@@ -1,6 +1,11 @@
 //! Every owner runs the processor, and a store has one processor at most.
 
-use xs_core::{Connection, Role, ServeOptions, Server, Store, StoreError, processor::Processor};
+use xs_core::{
+    Store, StoreError,
+    connection::{Connection, Role},
+    processor::Processor,
+    server::{ServeOptions, Server},
+};
 
 use crate::processor::common::{frames, lifecycle, register};
 

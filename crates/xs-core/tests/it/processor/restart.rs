@@ -1,7 +1,7 @@
 //! The restart rules: what each owner start does with the lifecycle frames
 //! the previous owners left.
 
-use xs_core::{Frame, Scripts, Scru128Id, Store};
+use xs_core::{Frame, Store, id::Scru128Id, store::Scripts};
 
 use crate::{
     common::append,

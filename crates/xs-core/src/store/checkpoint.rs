@@ -12,7 +12,7 @@
 /// A keyed record written atomically with a batch of frames.
 ///
 /// ```
-/// use xs_core::{Checkpoint, Frame, Store};
+/// use xs_core::{Frame, Store, store::Checkpoint};
 /// # let dir = tempfile::tempdir()?;
 /// let store = Store::new(dir.path())?;
 /// let done = Checkpoint::new(b"counter", b"42".to_vec());
