@@ -61,6 +61,12 @@ impl Backend {
         Ok(Backend { connection: Connection::open_with(path, options)? })
     }
 
+    /// The connection itself, for the xs-core calls that take one
+    /// (`xs_core::dump`).
+    pub fn connection(&self) -> &Connection {
+        &self.connection
+    }
+
     /// This process's role for the store, as of now.
     pub fn role(&self) -> Role {
         self.connection.role()

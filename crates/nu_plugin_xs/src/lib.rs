@@ -13,7 +13,6 @@ mod args;
 mod backend;
 pub mod commands;
 mod consumer;
-mod dump;
 mod error;
 mod follow;
 mod lifecycle;

@@ -23,6 +23,7 @@
 mod checkpoint;
 pub mod client;
 pub mod connection;
+pub mod dump;
 mod error;
 mod frame;
 pub mod hash;

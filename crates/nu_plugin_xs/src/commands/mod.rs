@@ -23,7 +23,9 @@ use std::path::PathBuf;
 use nu_plugin::{EngineInterface, EvaluatedCall, PluginCommand};
 use nu_protocol::{Category, LabeledError, Record, Signature, Span, Spanned, SyntaxShape, Value};
 
-use crate::{XsPlugin, dump::Summary, location};
+use xs_core::dump::Summary;
+
+use crate::{XsPlugin, location};
 
 /// Every command the plugin offers.
 pub fn all() -> Vec<Box<dyn PluginCommand<Plugin = XsPlugin>>> {

@@ -9,6 +9,7 @@ mod client;
 mod common;
 mod concurrency;
 mod crash;
+mod dump;
 mod hash;
 mod ids;
 mod import;
