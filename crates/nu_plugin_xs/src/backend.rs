@@ -9,6 +9,7 @@ use std::{io::Read, path::Path, time::Duration};
 
 use xs_core::{
     Connection, Frame, Integrity, Next, ReadOptions, Result, Scripts, Scru128Id, ServeOptions, Subscription,
+    script_state::ScriptState,
 };
 
 pub use xs_core::Role;
@@ -70,6 +71,15 @@ impl Backend {
     /// This process's role for the store, as of now.
     pub fn role(&self) -> Role {
         self.connection.role()
+    }
+
+    /// Every handler and generator, as the owner's processor reports it.
+    ///
+    /// # Errors
+    ///
+    /// Io errors asking the owner.
+    pub fn processor_states(&self) -> Result<Vec<ScriptState>> {
+        self.connection.processor_states()
     }
 
     /// The process id of the store's owner (this one, or the socket's).

@@ -15,7 +15,6 @@ pub mod commands;
 mod consumer;
 mod error;
 mod follow;
-mod lifecycle;
 mod location;
 
 use std::{

@@ -32,6 +32,7 @@ mod id;
 #[expect(clippy::result_large_err, reason = "ShellError is Nushell's error type, returned by every Command::run")]
 pub mod processor;
 mod read_options;
+pub mod script_state;
 pub mod server;
 mod store;
 pub mod topic;

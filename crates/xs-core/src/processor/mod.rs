@@ -15,6 +15,7 @@
 //! | file | holds |
 //! |---|---|
 //! | `supervisor.rs` | [`Processor`]: per kind, the lifecycle follow, one instance per name, restore at start |
+//! | `states.rs` | the processor's report: each handler's and generator's state ([`Processor::states`]) |
 //! | `lifecycle.rs` | lifecycle topics and frames, the restart rules ([`lifecycle::History`]) |
 //! | `instance.rs` | a handler's thread and the supervisor's handle on it: go, stop, interrupt |
 //! | `handler.rs` | a handler prepared (script → config) and its read–run–commit loop |
@@ -45,6 +46,7 @@ mod outbox;
 mod output;
 pub mod payload;
 mod position;
+pub(crate) mod states;
 mod supervisor;
 pub mod value;
 mod watchdog;
