@@ -8,7 +8,7 @@
 use std::{io::Read, path::Path, time::Duration};
 
 use xs_core::{
-    Connection, Frame, Integrity, Next, ReadOptions, Result, Scripts, Scru128Id, ServeOptions, Subscription,
+    Connection, Frame, Integrity, Next, ReadOptions, Result, Scru128Id, ServeOptions, Subscription,
     script_state::ScriptState,
 };
 
@@ -148,17 +148,6 @@ impl Backend {
     /// [`xs_core::StoreError::InvalidTopic`]; storage and io errors.
     pub fn last(&self, topic: &str, n: usize) -> Result<Vec<Frame>> {
         self.connection.last(topic, n)
-    }
-
-    /// Stores `frame` as it is, id included (the other half of an export);
-    /// with [`Scripts::Inert`] a script frame is stored but never runs.
-    ///
-    /// # Errors
-    ///
-    /// The store refuses an id not above its newest, or an ephemeral frame;
-    /// [`xs_core::StoreError::HashNotFound`] when its payload is missing.
-    pub fn import(&self, frame: Frame, scripts: Scripts) -> Result<Frame> {
-        self.connection.import_with(frame, scripts)
     }
 
     /// Starts a read.

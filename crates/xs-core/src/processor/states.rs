@@ -96,6 +96,13 @@ struct Book {
     ended: bool,
 }
 
+impl Book {
+    /// Nothing to wait for: the supervisor has taken in `newest` (or stopped).
+    fn caught_up(&self, newest: Option<Scru128Id>) -> bool {
+        self.ended || (self.live && self.seen >= newest)
+    }
+}
+
 #[derive(Clone)]
 struct Entry {
     state: State,
@@ -136,7 +143,7 @@ impl Table {
     /// Every name's state once the table has taken in `newest` (or at `deadline`).
     fn list(&self, kind: ScriptKind, newest: Option<Scru128Id>, deadline: Instant) -> Vec<ScriptState> {
         let mut book = self.lock();
-        while !book.ended && !(book.live && book.seen >= newest) {
+        while !book.caught_up(newest) {
             let Some(left) = deadline.checked_duration_since(Instant::now()) else {
                 tracing::warn!(?kind, "the processor is behind its lifecycle frames; its report may be stale");
                 break;
