@@ -12,8 +12,8 @@ use xs_core::{
     connection::{Connection, Subscription},
     hash::Integrity,
     id::Scru128Id,
+    script_state::ScriptState,
     server::ServeOptions,
-    store::Scripts,
 };
 
 pub use xs_core::connection::Role;
@@ -49,9 +49,24 @@ impl Backend {
         Ok(Backend { connection: Connection::open_with(path, options)? })
     }
 
+    /// The connection itself, for the xs-core calls that take one
+    /// (`xs_core::dump`).
+    pub fn connection(&self) -> &Connection {
+        &self.connection
+    }
+
     /// This process's role for the store, as of now.
     pub fn role(&self) -> Role {
         self.connection.role()
+    }
+
+    /// Every handler and generator, as the owner's processor reports it.
+    ///
+    /// # Errors
+    ///
+    /// Io errors asking the owner.
+    pub fn processor_states(&self) -> Result<Vec<ScriptState>> {
+        self.connection.processor_states()
     }
 
     /// The process id of the store's owner (this one, or the socket's).
@@ -120,17 +135,6 @@ impl Backend {
     /// [`xs_core::StoreError::InvalidTopic`]; storage and io errors.
     pub fn last(&self, topic: &str, n: usize) -> Result<Vec<Frame>> {
         self.connection.last(topic, n)
-    }
-
-    /// Stores `frame` as it is, id included (the other half of an export);
-    /// with [`Scripts::Inert`] a script frame is stored but never runs.
-    ///
-    /// # Errors
-    ///
-    /// The store refuses an id not above its newest, or an ephemeral frame;
-    /// [`xs_core::StoreError::HashNotFound`] when its payload is missing.
-    pub fn import(&self, frame: Frame, scripts: Scripts) -> Result<Frame> {
-        self.connection.import_with(frame, scripts)
     }
 
     /// Starts a read: poll it with a timeout ([`xs_core::store::Poll`]) so

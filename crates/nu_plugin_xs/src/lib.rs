@@ -13,10 +13,8 @@
 mod backend;
 pub mod commands;
 mod consumer;
-mod dump;
 mod error;
 mod host;
-mod lifecycle;
 mod location;
 mod watch;
 

@@ -78,6 +78,7 @@
 
 pub mod client;
 pub mod connection;
+pub mod dump;
 mod error;
 mod frame;
 pub mod hash;
@@ -89,6 +90,7 @@ pub mod nu;
 #[expect(clippy::result_large_err, reason = "ShellError is Nushell's error type, returned by every Command::run")]
 pub mod processor;
 mod read_options;
+pub mod script_state;
 pub mod server;
 pub mod store;
 pub mod topic;

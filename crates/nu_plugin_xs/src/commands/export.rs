@@ -3,7 +3,9 @@
 use nu_plugin::{EngineInterface, EvaluatedCall, PluginCommand};
 use nu_protocol::{Example, LabeledError, PipelineData, Signature, SyntaxShape, Type, Value};
 
-use crate::{XsPlugin, dump, error};
+use xs_core::dump;
+
+use crate::{XsPlugin, error};
 
 /// `xs export <dir>`.
 pub struct Export;
@@ -50,7 +52,9 @@ impl PluginCommand for Export {
     ) -> Result<PipelineData, LabeledError> {
         let dir = super::dir_arg(engine, call, 0)?;
         let backend = plugin.backend(engine, call)?;
-        let summary = dump::export(&backend, &dir.item, engine.signals()).map_err(error::at(dir.span))?;
+        let signals = engine.signals();
+        let summary =
+            dump::export(backend.connection(), &dir.item, &|| signals.interrupted()).map_err(error::at(dir.span))?;
         Ok(PipelineData::value(super::summary_value(&summary, call.head), None))
     }
 }

@@ -3,9 +3,9 @@
 use nu_plugin::{EngineInterface, EvaluatedCall, PluginCommand};
 use nu_protocol::{Example, LabeledError, PipelineData, Signature, SyntaxShape, Type};
 
-use xs_core::store::Scripts;
+use xs_core::dump::{self, Scripts};
 
-use crate::{XsPlugin, dump, error};
+use crate::{XsPlugin, error};
 
 /// `xs import <dir>`.
 pub struct Import;
@@ -67,7 +67,7 @@ impl PluginCommand for Import {
         let dir = super::dir_arg(engine, call, 0)?;
         let backend = plugin.backend(engine, call)?;
         let scripts = if call.has_flag("with-scripts")? { Scripts::Run } else { Scripts::Inert };
-        let summary = dump::import(&backend, &dir.item, scripts).map_err(error::at(dir.span))?;
+        let summary = dump::import(backend.connection(), &dir.item, scripts).map_err(error::at(dir.span))?;
         Ok(PipelineData::value(super::summary_value(&summary, call.head), None))
     }
 }

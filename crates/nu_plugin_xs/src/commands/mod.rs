@@ -18,7 +18,9 @@ use nu_plugin::{EngineInterface, EvaluatedCall, PluginCommand};
 use nu_protocol::{LabeledError, Record, Span, Spanned, Value};
 use xs_core::nu::commands::{base_signature, signature};
 
-use crate::{XsPlugin, dump::Summary, location};
+use xs_core::dump::Summary;
+
+use crate::{XsPlugin, location};
 
 /// Every command the plugin offers.
 pub fn all() -> Vec<Box<dyn PluginCommand<Plugin = XsPlugin>>> {

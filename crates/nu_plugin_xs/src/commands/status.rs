@@ -1,10 +1,18 @@
 //! `xs status`: which store, who owns it, and what runs in it.
 
+use std::time::Duration;
+
 use nu_plugin::{EngineInterface, EvaluatedCall, PluginCommand};
 use nu_protocol::{Example, LabeledError, PipelineData, Record, Signature, Span, Type, Value};
-use xs_core::{ReadOptions, nu::value};
+use xs_core::{
+    ReadOptions, Result,
+    connection::Subscription,
+    nu::value,
+    script_state::{ScriptKind, ScriptState},
+    store::{Next, Poll},
+};
 
-use crate::{XsPlugin, backend, error, lifecycle};
+use crate::{XsPlugin, backend, error};
 
 /// `xs status`.
 pub struct Status;
@@ -21,9 +29,10 @@ impl PluginCommand for Status {
     }
 
     fn extra_description(&self) -> &str {
-        "A handler's or generator's state is its newest lifecycle event (registered, active, \
-         failed, done, ...), read from its xs.handler.<name>.* / xs.generator.<name>.* frames. \
-         Counting frames reads the whole stream."
+        "Handlers and generators are as the owner's processor reports them: their state \
+         (registered, active, invalid, failed, done, unregistered, stopped, or inert: imported \
+         from a dump without --with-scripts, so it never runs), the register (spawn) frame it is \
+         about, and the last error. Counting frames reads the whole stream."
     }
 
     fn signature(&self) -> Signature {
@@ -51,27 +60,42 @@ impl PluginCommand for Status {
         let backend = plugin.backend(engine, call)?;
         let span = call.head;
         let fail = error::at(span);
-        let frames = lifecycle::count(backend.read(ReadOptions::default()).map_err(&fail)?).map_err(&fail)?;
+        let frames = count(backend.read(ReadOptions::default()).map_err(&fail)?).map_err(&fail)?;
         let mut record = Record::new();
         record.push("store", Value::string(backend.path().to_string_lossy(), span));
         record.push("role", Value::string(backend::role_name(backend.role()), span));
         let pid = backend.owner_pid().map_err(&fail)?;
         record.push("owner_pid", pid.map_or(Value::nothing(span), |p| Value::int(i64::from(p), span)));
         record.push("frames", Value::int(i64::try_from(frames).unwrap_or(i64::MAX), span));
-        for kind in [lifecycle::Kind::Handler, lifecycle::Kind::Generator] {
-            let states = lifecycle::states(&backend, kind).map_err(&fail)?;
-            record.push(kind.plural(), Value::list(states.iter().map(|s| state_value(s, span)).collect(), span));
+        let states = backend.processor_states().map_err(&fail)?;
+        for (kind, column) in [(ScriptKind::Handler, "handlers"), (ScriptKind::Generator, "generators")] {
+            let listed = states.iter().filter(|s| s.kind == kind).map(|s| state_value(s, span)).collect();
+            record.push(column, Value::list(listed, span));
         }
         Ok(PipelineData::value(Value::record(record, span), None))
     }
 }
 
-fn state_value(state: &lifecycle::State, span: Span) -> Value {
+fn state_value(state: &ScriptState, span: Span) -> Value {
     let mut record = Record::new();
     record.push("name", Value::string(state.name.clone(), span));
-    record.push("state", Value::string(state.state.clone(), span));
+    record.push("state", Value::string(state.state.label(state.kind), span));
     record.push("since", Value::date(value::id_datetime(state.since), span));
+    record.push("id", Value::string(state.id.to_string(), span));
+    record.push("error", state.error.clone().map_or(Value::nothing(span), |e| Value::string(e, span)));
     Value::record(record, span)
+}
+
+/// How many frames a read gives.
+fn count(mut source: Subscription) -> Result<usize> {
+    let mut n = 0;
+    loop {
+        match source.poll(Duration::from_secs(1))? {
+            Next::Frame(_) => n += 1,
+            Next::Idle => {}
+            Next::End => return Ok(n),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -34,6 +34,49 @@ fn status_lists_handlers_with_their_state() {
     assert_eq!((&handlers[0]["name"], &handlers[0]["state"]), (&json!("idle"), &json!("active")));
 }
 
+/// The handlers of `xs status`, as (name, state) pairs.
+fn handler_states(shell: &Shell, setup: &str) -> Vec<(String, String)> {
+    let handlers = shell.json(&format!("{setup}; (xs status).handlers | each {{|h| [$h.name $h.state] }}"));
+    serde_json::from_value(handlers).unwrap()
+}
+
+#[test]
+fn status_shows_an_imported_inert_handler_as_not_running() {
+    let shell = Shell::new();
+    let script = "{run: {|frame, state| {next: $state}}, topics: [never]}";
+    shell.json(&format!(
+        "$env.XS_STORE = 'src'; '{script}' | xs append xs.handler.imp.register | ignore; \
+         xs cat -f -T xs.handler.imp.active | first 1 | ignore; xs export dump"
+    ));
+    // The dump holds imp's `.active`; imported inert, imp never runs.
+    assert_eq!(handler_states(&shell, "xs import dump | ignore"), [("imp".into(), "inert".into())]);
+    let trusted = handler_states(
+        &shell,
+        "$env.XS_STORE = 'trusted'; xs import dump --with-scripts | ignore; \
+         xs cat -f -T xs.handler.imp.active | first 2 | ignore",
+    );
+    assert_eq!(trusted, [("imp".to_string(), "active".to_string())]);
+}
+
+#[test]
+fn status_shows_failed_and_unregistered_handlers_and_the_error() {
+    let shell = Shell::new();
+    let failing = "{run: {|frame, state| error make {msg: boom}}, topics: [t]}";
+    let idle = "{run: {|frame, state| {next: $state}}, topics: [never]}";
+    let handlers = shell.json(&format!(
+        "'{failing}' | xs append xs.handler.bad.register | ignore; \
+         '{idle}' | xs append xs.handler.idle.register | ignore; \
+         xs cat -f -T xs.handler.idle.active | first 1 | ignore; \
+         xs append t | ignore; xs cat -f -T xs.handler.bad.failed | first 1 | ignore; \
+         xs append xs.handler.idle.unregister | ignore; \
+         xs cat -f -T xs.handler.idle.unregistered | first 1 | ignore; (xs status).handlers"
+    ));
+    assert_eq!((&handlers[0]["name"], &handlers[0]["state"]), (&json!("bad"), &json!("failed")), "{handlers}");
+    assert!(handlers[0]["error"].as_str().unwrap().contains("boom"), "{handlers}");
+    assert_eq!((&handlers[1]["name"], &handlers[1]["state"]), (&json!("idle"), &json!("unregistered")));
+    assert_eq!(handlers[1]["error"], json!(null));
+}
+
 #[test]
 fn the_store_comes_from_the_flag_the_env_the_config_or_home() {
     let shell = Shell::new();

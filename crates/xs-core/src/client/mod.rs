@@ -33,6 +33,7 @@ use crate::{
     error::{Result, StoreError},
     frame::Frame,
     read_options::ReadOptions,
+    script_state::ScriptState,
     server::route::json_kind,
     store::Scripts,
     topic::{TopicFilter, validate_append_topic},
@@ -75,6 +76,16 @@ impl Client {
     pub fn version(&self) -> Result<String> {
         let answer: serde_json::Value = self.call(Request::get("/version".into()))?.json()?;
         Ok(answer["version"].as_str().unwrap_or_default().to_string())
+    }
+
+    /// Every handler and generator of the owner's processor, and where it
+    /// stands (`GET /processor`); empty when the owner runs no processor.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Io`] when no owner answers; a malformed answer.
+    pub fn processor_states(&self) -> Result<Vec<ScriptState>> {
+        self.call(Request::get("/processor".into()))?.json()
     }
 
     /// The process id of the owner, as it reports it on `GET /version`

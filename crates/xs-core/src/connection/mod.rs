@@ -38,6 +38,7 @@ use crate::{
     error::{Result, StoreError},
     frame::Frame,
     read_options::ReadOptions,
+    script_state::ScriptState,
     server::socket,
     server::{SOCKET, ServeOptions, Server, ServerHandle},
     store::{Scripts, Store},
@@ -158,6 +159,19 @@ impl Connection {
         self.call(|backend| match backend {
             Endpoint::Owner(_) => Ok(Some(std::process::id())),
             Endpoint::Client(client) => client.owner_pid(),
+        })
+    }
+
+    /// Every handler and generator of the owner's processor (this
+    /// process's, or the socket's), and where it stands.
+    ///
+    /// # Errors
+    ///
+    /// As [`Client::processor_states`].
+    pub fn processor_states(&self) -> Result<Vec<ScriptState>> {
+        self.call(|backend| match backend {
+            Endpoint::Owner(owner) => Ok(owner.server.as_ref().map(ServerHandle::processor_states).unwrap_or_default()),
+            Endpoint::Client(client) => client.processor_states(),
         })
     }
 

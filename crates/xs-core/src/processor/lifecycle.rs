@@ -135,7 +135,7 @@ pub(crate) fn frame(kind: Kind, name: &str, event: Event, id: Scru128Id, extra: 
 }
 
 /// The register frame an output event is about.
-fn subject(kind: Kind, frame: &Frame) -> Option<Scru128Id> {
+pub(crate) fn subject(kind: Kind, frame: &Frame) -> Option<Scru128Id> {
     frame.meta.as_ref()?.get(kind.id_key())?.as_str()?.parse().ok()
 }
 

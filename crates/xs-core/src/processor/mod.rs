@@ -21,6 +21,7 @@
 //! | file | holds |
 //! |---|---|
 //! | `supervisor.rs` | [`Processor`]: per kind, the lifecycle follow, one instance per name, restore at start |
+//! | `states.rs` | the processor's report: each handler's and generator's state ([`Processor::states`]) |
 //! | `lifecycle.rs` | lifecycle topics and frames, the restart rules ([`lifecycle::History`]) |
 //! | `instance.rs` | a handler's thread and the supervisor's handle on it: go, stop, interrupt |
 //! | `handler.rs` | a handler prepared (script → config) and its read–run–commit loop |
@@ -49,6 +50,7 @@ mod module;
 mod outbox;
 mod output;
 mod position;
+pub(crate) mod states;
 mod supervisor;
 mod watchdog;
 

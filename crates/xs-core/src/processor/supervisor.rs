@@ -17,6 +17,10 @@
 //! [`Store::import`](crate::Store::import)) are dropped before they reach
 //! the history or the modules: what a dump holds never runs unless its
 //! import was asked to trust it.
+//!
+//! Each supervisor also keeps its kind's part of the processor's report
+//! ([`Processor::states`], see `states.rs`) from the same frames, after
+//! deciding what they mean (inert or not).
 
 use std::{
     collections::HashMap,
@@ -40,9 +44,11 @@ use crate::{
         instance::{Instance, Report, Stop},
         lifecycle::{self, Event as Lifecycle, History, Kind, MODULE},
         module::Modules,
+        states::{States, Table},
         watchdog::Watchdog,
     },
     read_options::{FollowOption, ReadOptions},
+    script_state::ScriptState,
     store::Store,
     store::{Next, Poll, THRESHOLD},
 };
@@ -88,6 +94,7 @@ pub struct Processor {
     events: Vec<Sender<Event>>,
     stop_follow: Arc<AtomicBool>,
     threads: Vec<JoinHandle<()>>,
+    states: States,
 }
 
 impl Processor {
@@ -110,9 +117,12 @@ impl Processor {
 
     fn start(store: Store) -> Result<Processor> {
         let stop_follow = Arc::new(AtomicBool::new(false));
-        let mut processor = Processor { store: store.clone(), events: Vec::new(), stop_follow, threads: Vec::new() };
+        let states = States::new(store.clone());
+        let mut processor =
+            Processor { store: store.clone(), events: Vec::new(), stop_follow, threads: Vec::new(), states };
         for kind in [Kind::Handler, Kind::Generator] {
-            let (events, threads) = Self::supervise(&store, kind, &processor.stop_follow)?;
+            let table = processor.states.table(kind);
+            let (events, threads) = Self::supervise(&store, kind, &processor.stop_follow, table)?;
             processor.events.push(events);
             processor.threads.extend(threads);
         }
@@ -120,7 +130,12 @@ impl Processor {
     }
 
     /// Starts the follow and the supervisor of one kind.
-    fn supervise(store: &Store, kind: Kind, stop: &Arc<AtomicBool>) -> Result<(Sender<Event>, [JoinHandle<()>; 2])> {
+    fn supervise(
+        store: &Store,
+        kind: Kind,
+        stop: &Arc<AtomicBool>,
+        table: Arc<Table>,
+    ) -> Result<(Sender<Event>, [JoinHandle<()>; 2])> {
         let (events, inbox) = mpsc::channel();
         let topics = format!("{}.*,{MODULE}.*", kind.prefix());
         let options = ReadOptions::builder().follow(FollowOption::On).topic(topics).build();
@@ -143,10 +158,34 @@ impl Processor {
                 }
             }
         })?;
-        let supervisor = Supervisor::new(kind, store.clone(), events.clone());
+        let supervisor = Supervisor::new(kind, store.clone(), events.clone(), table);
         let run =
             std::thread::Builder::new().name(format!("xs-{}", kind.prefix())).spawn(move || supervisor.run(&inbox))?;
         Ok((events, [follow, run]))
+    }
+
+    /// Every handler, then every generator, by name: where it stands
+    /// (active, invalid, failed, done, unregistered, stopped, inert, ...),
+    /// the register (spawn) frame of that version, and its last error.
+    ///
+    /// It answers as of the newest lifecycle frame stored when called: a
+    /// caller that saw a handler's `.active` frame sees it active. (It
+    /// waits up to 2 s for the processor to take that frame in.)
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir()?;
+    /// let store = xs_core::Store::new(dir.path())?;
+    /// let processor = xs_core::processor::Processor::spawn(store.clone())?;
+    /// assert!(processor.states().is_empty()); // nothing registered yet
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn states(&self) -> Vec<ScriptState> {
+        self.states.list()
+    }
+
+    /// A handle on [`Processor::states`] that outlives this borrow (the server's).
+    pub(crate) fn report(&self) -> States {
+        self.states.clone()
     }
 
     /// Stops every handler (each records `.stopped` after committing what
@@ -185,6 +224,8 @@ struct Supervisor {
     events: Sender<Event>,
     engine: Arc<OnceLock<std::result::Result<Engine, String>>>,
     history: History,
+    /// This kind's part of the processor's report.
+    table: Arc<Table>,
     modules: Modules,
     slots: HashMap<String, Slot>,
     /// Cancelled or stopped instances whose threads are still winding down.
@@ -212,13 +253,14 @@ struct Starting {
 }
 
 impl Supervisor {
-    fn new(kind: Kind, store: Store, events: Sender<Event>) -> Self {
+    fn new(kind: Kind, store: Store, events: Sender<Event>, table: Arc<Table>) -> Self {
         Supervisor {
             kind,
             store,
             events,
             engine: Arc::new(OnceLock::new()),
             history: History::new(kind),
+            table,
             modules: Modules::default(),
             slots: HashMap::new(),
             retired: Vec::new(),
@@ -246,11 +288,14 @@ impl Supervisor {
     fn frame(&mut self, frame: Frame) {
         if frame.topic == THRESHOLD {
             if !std::mem::replace(&mut self.live, true) {
+                self.table.go_live();
                 self.restore();
             }
             return;
         }
-        if self.inert(&frame) {
+        let inert = self.inert(&frame);
+        self.table.take(self.kind, &frame, inert);
+        if inert {
             return;
         }
         if self.modules.apply(&frame) {
@@ -433,6 +478,7 @@ impl Supervisor {
         if let Some(watchdog) = self.watchdog.take() {
             watchdog.release();
         }
+        self.table.end();
     }
 
     /// The token a generator's externals carry in their environment (the

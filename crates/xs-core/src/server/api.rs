@@ -18,6 +18,7 @@ use crate::{
     error::{Result, StoreError},
     frame::Frame,
     read_options::{FollowOption, ReadOptions},
+    server::Report,
     server::response::{self, Body},
     server::route::{Reject, Route, route},
     server::upload::{UploadError, Uploaded, upload},
@@ -37,6 +38,8 @@ pub(crate) struct Api {
     pub(crate) max_body: u64,
     /// Turns true when the server shuts down: streams end.
     pub(crate) stop: watch::Receiver<bool>,
+    /// The processor's report, when it runs.
+    pub(crate) report: Option<Report>,
 }
 
 /// A handler's failure, as it will be answered.
@@ -93,6 +96,7 @@ impl Api {
             Route::Get { id, with_timestamp } => self.get(id, with_timestamp).await,
             Route::Remove(id) => self.remove(id).await,
             Route::Import(scripts) => self.import(body, scripts).await,
+            Route::Processor => self.processor().await,
         }
     }
 
@@ -165,6 +169,14 @@ impl Api {
         let store = self.store.clone();
         blocking(move || store.remove(&id)).await?;
         Ok(response::empty(StatusCode::NO_CONTENT))
+    }
+
+    /// The processor's report: a JSON array, empty when no processor runs.
+    async fn processor(&self) -> Handled {
+        let report = self.report.clone();
+        let states = blocking(move || Ok(report.map(|r| r()).unwrap_or_default())).await?;
+        let body = serde_json::to_vec(&states).map_err(|e| StoreError::Io(std::io::Error::other(e)))?;
+        Ok(response::whole(StatusCode::OK, "application/json", body))
     }
 
     async fn import(&self, body: Incoming, scripts: Scripts) -> Handled {

@@ -80,6 +80,7 @@ use tokio::{
 
 use crate::{
     error::Result,
+    script_state::ScriptState,
     server::api::Api,
     server::gate::{Gate, refusal_response},
     server::socket::SocketFile,
@@ -90,6 +91,12 @@ use crate::{
 pub const SOCKET: &str = "sock";
 /// How long shutdown waits for in-flight requests.
 pub const DRAIN: Duration = Duration::from_secs(5);
+
+/// Asks the processor for its report ([`Processor::states`]); a server
+/// holds one while its processor runs.
+///
+/// [`Processor::states`]: crate::processor::Processor::states
+pub(crate) type Report = Arc<dyn Fn() -> Vec<ScriptState> + Send + Sync>;
 
 /// How a server behaves.
 #[derive(Clone, Debug, bon::Builder)]
@@ -135,6 +142,7 @@ pub struct Server {
     socket: SocketFile,
     #[cfg(feature = "processor")]
     processor: Option<crate::processor::Processor>,
+    report: Option<Report>,
 }
 
 impl Server {
@@ -155,6 +163,13 @@ impl Server {
         listener.set_nonblocking(true)?;
         #[cfg(feature = "processor")]
         let processor = options.processor.then(|| crate::processor::Processor::spawn(store.clone())).transpose()?;
+        #[cfg(feature = "processor")]
+        let report = processor.as_ref().map(|p| {
+            let states = p.report();
+            Arc::new(move || states.list()) as Report
+        });
+        #[cfg(not(feature = "processor"))]
+        let report = None;
         Ok(Server {
             store,
             options,
@@ -162,6 +177,7 @@ impl Server {
             socket,
             #[cfg(feature = "processor")]
             processor,
+            report,
         })
     }
 
@@ -179,12 +195,12 @@ impl Server {
     /// [`StoreError::Io`] when the listener cannot be registered.
     pub async fn run(self, shutdown: impl Future<Output = ()>) -> Result<()> {
         #[cfg(feature = "processor")]
-        let Server { store, options, listener, socket, processor } = self;
+        let Server { store, options, listener, socket, processor, report } = self;
         #[cfg(not(feature = "processor"))]
-        let Server { store, options, listener, socket } = self;
+        let Server { store, options, listener, socket, report } = self;
         let listener = UnixListener::from_std(listener)?;
         let (stop, stopping) = watch::channel(false);
-        let service = Api { store: store.clone(), max_body: options.max_body, stop: stopping };
+        let service = Api { store: store.clone(), max_body: options.max_body, stop: stopping, report };
         let gate = Gate::new(&options, rustix::process::geteuid().as_raw());
         let http = http(&options);
         let graceful = GracefulShutdown::new();
@@ -231,6 +247,7 @@ impl Server {
             .enable_all()
             .build()?;
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let report = self.report.clone();
         let thread = std::thread::Builder::new().name("xs-server".into()).spawn(move || {
             let run = self.run(async {
                 let _ = stopped.await;
@@ -239,7 +256,7 @@ impl Server {
                 tracing::error!(error = %e, "server failed");
             }
         })?;
-        Ok(ServerHandle { stop: Some(stop), thread: Some(thread) })
+        Ok(ServerHandle { stop: Some(stop), thread: Some(thread), report })
     }
 }
 
@@ -268,9 +285,18 @@ pub async fn serve(store: Store, shutdown: impl Future<Output = ()>) -> Result<(
 pub struct ServerHandle {
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<JoinHandle<()>>,
+    report: Option<Report>,
 }
 
 impl ServerHandle {
+    /// Every handler and generator of the server's processor, and where
+    /// it stands (see [`Processor::states`]); empty when it runs none.
+    ///
+    /// [`Processor::states`]: crate::processor::Processor::states
+    pub fn processor_states(&self) -> Vec<ScriptState> {
+        self.report.as_ref().map(|report| report()).unwrap_or_default()
+    }
+
     /// Shuts the server down (as [`Server::run`] does) and waits for it.
     pub fn shutdown(mut self) {
         self.stop_and_wait();

@@ -45,6 +45,8 @@ pub(crate) enum Route {
     Import(Scripts),
     /// `GET /version`.
     Version,
+    /// `GET /processor`: every handler's and generator's state, as JSON.
+    Processor,
 }
 
 /// Why a request has no route.
@@ -75,6 +77,7 @@ pub(crate) fn route(parts: &Parts) -> Result<Route, Reject> {
     let path = parts.uri.path();
     match (&parts.method, path) {
         (&Method::GET, "/version") => Ok(Route::Version),
+        (&Method::GET, "/processor") => Ok(Route::Processor),
         (&Method::GET, "/") => read(&params, &parts.headers, with_timestamp),
         (&Method::GET, "/last") => last(None, &params, with_timestamp),
         (&Method::POST, "/cas") => Ok(Route::CasPost),
@@ -192,6 +195,7 @@ mod tests {
         ));
         assert!(matches!(parse(Method::GET, &format!("/{}", scru128::new())), Ok(Route::Get { .. })));
         assert!(matches!(parse(Method::PUT, "/"), Err(Reject::NotFound)));
+        assert!(matches!(parse(Method::GET, "/processor"), Ok(Route::Processor)));
         assert!(matches!(parse(Method::POST, "/import"), Ok(Route::Import(Scripts::Inert))));
         assert!(matches!(parse(Method::POST, "/import?with_scripts=true"), Ok(Route::Import(Scripts::Run))));
     }

@@ -10,6 +10,7 @@ mod client;
 mod common;
 mod concurrency;
 mod crash;
+mod dump;
 mod format;
 mod hash;
 mod ids;

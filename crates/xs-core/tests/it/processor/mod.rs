@@ -13,3 +13,4 @@ mod lifecycle;
 mod owner;
 mod restart;
 mod scripts;
+mod states;
