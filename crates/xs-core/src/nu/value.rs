@@ -71,7 +71,7 @@ pub fn hash_in(value: &Value) -> Result<Option<String>, &'static str> {
 /// The datetime (UTC, millisecond precision) encoded in `id`.
 ///
 /// ```
-/// let id = xs_core::Scru128Id::try_from_fields(1_700_000_000_000, 0, 0, 0).unwrap();
+/// let id = xs_core::id::Scru128Id::try_from_fields(1_700_000_000_000, 0, 0, 0).unwrap();
 /// assert_eq!(xs_core::nu::value::id_datetime(id).timestamp_millis(), 1_700_000_000_000);
 /// ```
 pub fn id_datetime(id: Scru128Id) -> DateTime<FixedOffset> {
