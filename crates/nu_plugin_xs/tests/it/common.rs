@@ -81,7 +81,13 @@ impl Shell {
 
     /// Runs `script`, expects success, and parses `script | to json -r`.
     pub fn json(&self, script: &str) -> Value {
-        let out = self.run(&format!("{script} | to json -r"));
+        self.json_within(script, DEADLINE)
+    }
+
+    /// [`Shell::json`] with a deadline of its own, for a script that moves
+    /// much data through the debug plugin.
+    pub fn json_within(&self, script: &str, deadline: Duration) -> Value {
+        let out = finish(self.command(&format!("{script} | to json -r")).spawn().unwrap(), deadline);
         assert!(out.status.success(), "`{script}` failed:\n{}", String::from_utf8_lossy(&out.stderr));
         let stdout = String::from_utf8_lossy(&out.stdout);
         serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("`{script}` gave no JSON ({e}): {stdout:?}"))
