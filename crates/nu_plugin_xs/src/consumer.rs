@@ -18,8 +18,8 @@
 //!   gone, which the follow sees within one poll tick.
 //!
 //! A stream that finds no consumer (not served by [`serve`], as in the
-//! examples' test harness) behaves as before: it ends on its next item or
-//! on Ctrl-C.
+//! examples' test harness) is not watched: it ends on its next item or on
+//! Ctrl-C.
 
 use std::{
     cell::RefCell,

@@ -1,7 +1,8 @@
 //! Frame ids: scru128, strictly increasing for the life of a store.
 //!
 //! The generator is clamped against the newest id ever handed out (seeded
-//! from the last stored id when the store opens), so a clock that steps
+//! from the newest stored id or the high-water mark, whichever is higher,
+//! when the store opens), so a clock that steps
 //! backwards, or a restart after one, can never produce an id at or below
 //! one already used. Ids never saturate: past the top of the scru128 space
 //! there is no next id, and an import must leave `ROOM` ids above it.
@@ -13,27 +14,37 @@ pub use scru128::Scru128Id;
 
 /// A monotonic id source.
 pub(crate) struct IdGen {
-    last: Scru128Id,
+    /// The newest id handed out or observed (the floor, before any).
+    last: Option<Scru128Id>,
 }
 
 impl IdGen {
     /// A generator whose ids all exceed `floor`.
     pub(crate) fn new(floor: Option<Scru128Id>) -> Self {
-        Self { last: floor.unwrap_or(Scru128Id::from_u128(0)) }
+        Self { last: floor }
     }
 
     /// Counts `id` as issued (an imported frame keeps its id), so every
     /// later id is above it.
     pub(crate) fn observe(&mut self, id: Scru128Id) {
-        self.last = self.last.max(id);
+        self.last = self.last.max(Some(id));
+    }
+
+    /// The newest id handed out or observed, or the floor before any.
+    pub(crate) fn last(&self) -> Option<Scru128Id> {
+        self.last
     }
 
     /// The next id: the clock's if it is ahead, else one past the last;
     /// `None` once the last is the largest id there is.
     pub(crate) fn next(&mut self) -> Option<Scru128Id> {
         let candidate = scru128::new();
-        self.last = if candidate > self.last { candidate } else { successor(self.last)? };
-        Some(self.last)
+        let next = match self.last {
+            Some(last) if candidate <= last => successor(last)?,
+            _ => candidate,
+        };
+        self.last = Some(next);
+        Some(next)
     }
 }
 

@@ -25,13 +25,15 @@
 //! The folders are the architecture (ARCHITECTURE.md walks through them):
 //!
 //! - the root: the vocabulary every part speaks, `frame`, `id`, `topic`,
-//!   `ttl`, `read_options`, `checkpoint`, `hash` and `error`.
+//!   `ttl`, `read_options`, `hash`, `script_state`, `error` and `trace`.
 //! - `store/`: the storage engine, [`Store`]: group commit, the WAL, the
 //!   record codec, readers, the CAS. It knows nothing of the rest.
 //! - `server/`: the owner's socket server ([`server::Server`]).
 //! - `client/`: the blocking client of an owner ([`client::Client`]).
 //! - `connection/`: owner or client, chosen and re-chosen
 //!   ([`connection::Connection`]).
+//! - `dump/`: export to and import from a directory of frames and
+//!   payloads, over a store or a connection ([`dump::export`]).
 //! - `nu/`: the Nushell face: value conversions, argument parsing, error
 //!   labels and the store commands, written once for the plugin and the
 //!   processor.
@@ -52,6 +54,9 @@
 //! - [`server`]: serving a store on `<store>/sock` ([`server::serve`]).
 //! - [`client`]: a store served by another process.
 //! - [`connection`]: owner or client, chosen per call, with takeover.
+//! - [`dump`]: export and import.
+//! - [`script_state`]: where each handler and generator stands, as the
+//!   processor reports it.
 //! - [`nu`] (feature `nu`): the Nushell face: value conversions, argument
 //!   parsing, error labels and the store commands, written once for the
 //!   plugin and the processor.

@@ -42,7 +42,7 @@ pub enum State {
     /// The owner that ran it shut down; the next owner runs it again.
     Stopped,
     /// Imported inert from a dump: stored, never run (see
-    /// [`Scripts`](crate::dump::Scripts)). Append its script again to run it.
+    /// [`Scripts`](crate::store::Scripts)). Append its script again to run it.
     Inert,
 }
 

@@ -14,6 +14,7 @@
 
 use std::{
     fs::{File, OpenOptions},
+    io::IsTerminal,
     os::unix::fs::OpenOptionsExt,
     path::PathBuf,
     sync::Mutex,
@@ -23,8 +24,10 @@ use tracing_subscriber::{EnvFilter, fmt::MakeWriter};
 
 use crate::error::Result;
 
-/// What is logged when neither `XS_LOG` nor `RUST_LOG` is set.
-pub const DEFAULT_FILTER: &str = "info";
+/// What is logged when neither `XS_LOG` nor `RUST_LOG` is set: xs's own
+/// news, and only warnings from the storage engine underneath (fjall logs
+/// each database it creates and each table it writes at `info`).
+pub const DEFAULT_FILTER: &str = "info,fjall=warn,lsm_tree=warn";
 
 /// The variables read for the filter, first one set wins.
 const FILTER_VARS: [&str; 2] = ["XS_LOG", "RUST_LOG"];
@@ -77,7 +80,7 @@ impl Trace {
 pub fn init(trace: Trace) -> Result<bool> {
     let (filter, rejected) = filter();
     let installed = match trace.target {
-        Target::Stderr => install(filter, std::io::stderr, true),
+        Target::Stderr => install(filter, std::io::stderr, std::io::stderr().is_terminal()),
         Target::File(path) => install(filter, Mutex::new(open(&path)?), false),
     };
     if let (true, Some((var, error))) = (installed, rejected) {

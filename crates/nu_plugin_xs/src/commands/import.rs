@@ -3,7 +3,7 @@
 use nu_plugin::{EngineInterface, EvaluatedCall, PluginCommand};
 use nu_protocol::{Example, LabeledError, PipelineData, Signature, SyntaxShape, Type};
 
-use xs_core::dump::{self, Scripts};
+use xs_core::{dump, store::Scripts};
 
 use crate::{XsPlugin, error};
 

@@ -5,7 +5,7 @@ use std::time::Duration;
 use nu_plugin::{EngineInterface, EvaluatedCall, PluginCommand};
 use nu_protocol::{Example, LabeledError, PipelineData, Record, Signature, Span, Type, Value};
 use xs_core::{
-    ReadOptions, Result,
+    ReadOptions, Result, StoreError,
     connection::Subscription,
     nu::value,
     script_state::{ScriptKind, ScriptState},
@@ -32,7 +32,8 @@ impl PluginCommand for Status {
         "Handlers and generators are as the owner's processor reports them: their state \
          (registered, active, invalid, failed, done, unregistered, stopped, or inert: imported \
          from a dump without --with-scripts, so it never runs), the register (spawn) frame it is \
-         about, and the last error. Counting frames reads the whole stream."
+         about, and the last error; null when the owner keeps no such report (cross-stream). \
+         Counting frames reads the whole stream."
     }
 
     fn signature(&self) -> Signature {
@@ -67,10 +68,18 @@ impl PluginCommand for Status {
         let pid = backend.owner_pid().map_err(&fail)?;
         record.push("owner_pid", pid.map_or(Value::nothing(span), |p| Value::int(i64::from(p), span)));
         record.push("frames", Value::int(i64::try_from(frames).unwrap_or(i64::MAX), span));
-        let states = backend.processor_states().map_err(&fail)?;
+        // An owner that keeps no report (cross-stream) answers 404: its
+        // scripts' states are unknown, not absent.
+        let states = match backend.processor_states() {
+            Err(StoreError::Remote { status: 404, .. }) => None,
+            states => Some(states.map_err(&fail)?),
+        };
         for (kind, column) in [(ScriptKind::Handler, "handlers"), (ScriptKind::Generator, "generators")] {
-            let listed = states.iter().filter(|s| s.kind == kind).map(|s| state_value(s, span)).collect();
-            record.push(column, Value::list(listed, span));
+            let listed = states.as_ref().map(|states| {
+                let listed = states.iter().filter(|s| s.kind == kind).map(|s| state_value(s, span)).collect();
+                Value::list(listed, span)
+            });
+            record.push(column, listed.unwrap_or(Value::nothing(span)));
         }
         Ok(PipelineData::value(Value::record(record, span), None))
     }

@@ -11,7 +11,7 @@ use ssri::Integrity;
 
 use crate::{
     dump::{CAS, FRAMES, Source, Summary, at, payload_path},
-    error::{Result, StoreError},
+    error::Result,
 };
 
 /// Writes every stored frame of `source` and their payloads to `dir`,
@@ -20,8 +20,9 @@ use crate::{
 ///
 /// # Errors
 ///
-/// `dir` holds files already; io and store errors; [`StoreError::Closed`]
-/// when interrupted (the directory then holds a partial dump).
+/// `dir` holds files already; io and store errors; [`StoreError::Io`](crate::StoreError::Io) of
+/// kind `Interrupted` when interrupted (the directory then holds a partial
+/// dump).
 ///
 /// # Examples
 ///
@@ -33,7 +34,9 @@ pub fn export(source: &impl Source, dir: &Path, interrupted: &dyn Fn() -> bool) 
     let mut summary = Summary::default();
     for frame in source.frames()? {
         if interrupted() {
-            return Err(StoreError::Closed);
+            let stopped =
+                io::Error::new(io::ErrorKind::Interrupted, "the export was interrupted; the dump is incomplete");
+            return Err(stopped.into());
         }
         let frame = frame?;
         if let Some(hash) = &frame.hash {

@@ -16,9 +16,10 @@ use std::{
 use ssri::Integrity;
 
 use crate::{
-    dump::{FRAMES, Scripts, Sink, Summary, at, payload_path},
+    dump::{FRAMES, Sink, Summary, at, payload_path},
     error::{Result, StoreError},
     frame::Frame,
+    store::Scripts,
 };
 
 /// Stores the dump in `dir` into `sink`, keeping ids and bytes;

@@ -33,7 +33,7 @@
 //! let summary = dump::export(&store, &dir.path().join("dump"), &|| false)?;
 //! assert_eq!(summary.frames, 1);
 //! let copy = Store::new(dir.path().join("b"))?;
-//! dump::import(&copy, &dir.path().join("dump"), dump::Scripts::Inert)?;
+//! dump::import(&copy, &dir.path().join("dump"), xs_core::store::Scripts::Inert)?;
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
@@ -53,7 +53,7 @@ use scru128::Scru128Id;
 use ssri::Integrity;
 
 pub use self::{export::export, import::import};
-pub use crate::store::Scripts;
+use crate::store::Scripts;
 use crate::{
     connection::Connection,
     error::{Result, StoreError},

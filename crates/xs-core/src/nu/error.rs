@@ -69,6 +69,7 @@ fn help(error: &StoreError) -> Option<&'static str> {
         StoreError::HashNotFound(_) => "`xs cas put` stores content; `xs cat` lists the hashes frames point at",
         StoreError::Locked { .. } => "another process opened the store without serving its socket; stop it or wait",
         StoreError::Closed => "the store was shut down; run the command again",
+        StoreError::Io(e) if e.kind() == std::io::ErrorKind::Interrupted => return None,
         StoreError::Io(_) => "check that the store path is a writable directory (--store, $env.XS_STORE)",
         _ => return None,
     })

@@ -4,9 +4,7 @@
 //! user's `nu`) and for the processor's embedded engine (handler scripts).
 //!
 //! Why one module: a pipeline must behave the same typed in a shell and run
-//! by a handler. When each front end had its own copy, the two drifted
-//! (different examples, flags described differently, different error
-//! labels). Here each command's name, description, signature, examples and
+//! by a handler, and two copies of a command drift apart. Here each command's name, description, signature, examples and
 //! behaviour live in one file under [`commands`], the way mini-redis gives
 //! client and server one type per command.
 //!

@@ -20,6 +20,7 @@ use nu_protocol::{Record, ShellError, Span, Value, engine::Closure};
 use scru128::Scru128Id;
 
 use crate::{
+    StoreError,
     processor::{engine::Runtime, error::invalid, position::check_state},
     topic::{TopicFilter, validate_append_topic, validate_topic},
     ttl::TTL,
@@ -169,8 +170,12 @@ pub(crate) fn returns(
     let returns = return_options(value, name, default_suffix)?;
     let topic = format!("{name}{}", returns.suffix);
     validate_append_topic(&topic).map_err(|e| {
-        let message = format!("invalid handler config: the output topic {e}");
-        ShellError::from(invalid(message, "output topic reserved", value.map_or(span, Value::span)))
+        let label = match e {
+            StoreError::ReservedTopic { .. } => "output topic reserved",
+            _ => "invalid output topic",
+        };
+        let message = format!("invalid return_options: the output {e}");
+        ShellError::from(invalid(message, label, value.map_or(span, Value::span)))
     })?;
     Ok(returns)
 }
@@ -201,7 +206,7 @@ fn suffix(value: &Value, name: &str) -> Result<String, ShellError> {
 fn ttl(value: &Value) -> Result<TTL, ShellError> {
     match value {
         Value::Duration { val, .. } if *val >= 0 => Ok(TTL::Time(Duration::from_nanos(val.unsigned_abs()))),
-        Value::String { val, .. } => val.parse().map_err(|e: crate::StoreError| wrong(value, &e.to_string())),
+        Value::String { val, .. } => val.parse().map_err(|e: StoreError| wrong(value, &e.to_string())),
         _ => Err(wrong(value, "ttl must be forever, ephemeral, time:<ms>, last:<n>, or a duration")),
     }
 }

@@ -218,7 +218,7 @@ impl Runner {
         match self.handler.outbox.commit(Vec::new()) {
             Ok(_) => Flow::Continue,
             Err(e) => {
-                self.handler.fail(None, &e);
+                self.handler.fail(None, &e.to_string());
                 Flow::Exit
             }
         }

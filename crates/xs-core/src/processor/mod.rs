@@ -3,9 +3,7 @@
 //! (the files are in the table below). The folder keeps one invariant: a
 //! handler's outputs and its new position are committed together, so each
 //! input is handled exactly once across crashes and restarts.
-//!
-//! The processor: Nushell handlers and generators registered by
-//! appending scripts (DESIGN.md section 8), run by every owner of a store.
+//! Scripts are registered by appending them (DESIGN.md section 8).
 //!
 //! A user appends `xs.handler.<name>.register` with a script that
 //! evaluates to `{run: {|frame, state| ...}, ...}`; the processor runs

@@ -106,14 +106,14 @@ impl Outbox {
     ///
     /// A state that cannot be stored; a store error (then nothing was
     /// written, and the outputs stay queued).
-    pub(crate) fn commit(&self, extra: Vec<Frame>) -> Result<Vec<Frame>, String> {
+    pub(crate) fn commit(&self, extra: Vec<Frame>) -> Result<Vec<Frame>, CommitError> {
         let mut pending = self.lock();
         if pending.finished == 0 && extra.is_empty() {
             return Ok(Vec::new());
         }
-        let checkpoint = pending.position.checkpoint(self.handler_id)?;
+        let checkpoint = pending.position.checkpoint(self.handler_id).map_err(CommitError::State)?;
         let frames = pending.frames.iter().cloned().chain(extra).collect();
-        let appended = self.store.append_batch_runtime(frames, Some(checkpoint)).map_err(|e| describe(&e))?;
+        let appended = self.store.append_batch_runtime(frames, Some(checkpoint))?;
         pending.frames.clear();
         pending.finished = 0;
         pending.since = None;
@@ -139,6 +139,13 @@ fn tag(mut frame: Frame, handler_id: Scru128Id, input: Scru128Id) -> Frame {
     frame
 }
 
-fn describe(error: &StoreError) -> String {
-    format!("could not commit the handler's output: {error}")
+/// Why [`Outbox::commit`] wrote nothing.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum CommitError {
+    /// The handler's state cannot be stored.
+    #[error("{0}")]
+    State(String),
+    /// The store refused the batch.
+    #[error("could not commit the handler's output: {0}")]
+    Store(#[from] StoreError),
 }

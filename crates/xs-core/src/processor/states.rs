@@ -168,9 +168,16 @@ fn next(entry: Option<Entry>, event: Event, frame: &Frame, kind: Kind, inert: bo
     let running = entry.as_ref().and_then(|e| e.running);
     match event {
         Event::Register => Some(Entry { running, ..Entry::new(State::Registered, frame.id, frame.id) }),
+        // Only a version running or starting is stopped (and reports how);
+        // anything else keeps its state, and an unknown name stays unknown.
         Event::Unregister => {
-            let id = entry.as_ref().map_or(frame.id, |e| e.id);
-            Some(Entry { running, ..Entry::new(State::Unregistering, id, frame.id) })
+            let entry = entry?;
+            let stopping = running.is_some() || entry.state == State::Registered;
+            Some(if stopping {
+                Entry { running, ..Entry::new(State::Unregistering, entry.id, frame.id) }
+            } else {
+                entry
+            })
         }
         _ => outcome(entry, event, frame, lifecycle::subject(kind, frame)?),
     }
@@ -280,5 +287,24 @@ mod tests {
         assert_eq!(state(&table), (State::Active, b, None));
         event(&table, Event::Unregistered, b, None);
         assert_eq!(state(&table), (State::Unregistered, b, None));
+    }
+
+    #[test]
+    fn an_unregister_of_nothing_running_leaves_the_state() {
+        let table = Table::default();
+        let unknown =
+            Frame { id: scru128::new(), ..Frame::builder(topic(Kind::Handler, "h", Event::Unregister)).build() };
+        table.take(Kind::Handler, &unknown, false);
+        table.go_live();
+        assert!(table.list(ScriptKind::Handler, None, Instant::now()).is_empty(), "an unknown name appeared");
+        let a = register(&table, false);
+        event(&table, Event::Active, a, None);
+        event(&table, Event::Failed, a, Some("boom"));
+        table.take(Kind::Handler, &unknown, false);
+        assert_eq!(state(&table), (State::Failed, a, Some("boom".into())));
+        let b = register(&table, false);
+        event(&table, Event::Active, b, None);
+        table.take(Kind::Handler, &unknown, false);
+        assert_eq!(state(&table).0, State::Unregistering);
     }
 }

@@ -7,8 +7,13 @@
 //! or for root. Past [`ServeOptions::max_connections`] a connection gets
 //! `503`. A refusal is answered on a task of its own, bounded in number
 //! ([`REFUSING`]) and time ([`LINGER`]), so a flood of connections costs
-//! the owner neither descriptors nor attention; past the bound, refused
-//! connections are closed unanswered.
+//! the owner no more descriptors than that bound, nor attention; past it,
+//! refused connections are closed unanswered.
+//!
+//! A served connection holds two descriptors (its stream, and a spare to
+//! answer a late head with `408`), so the default cap of 512 needs more
+//! than the usual soft limit of 1,024 open files with the store's own.
+//! Binding raises the soft limit to the hard one ([`raise_file_limit`]).
 
 use std::{sync::Arc, time::Duration};
 
@@ -25,6 +30,21 @@ use crate::server::ServeOptions;
 pub const REFUSING: usize = 64;
 /// How long a refused connection is given to read its answer and close.
 pub const LINGER: Duration = Duration::from_secs(1);
+
+/// Raises this process's soft limit on open files to its hard limit, so
+/// [`ServeOptions::max_connections`] connections fit beside the store's
+/// own files. Best effort: a failure is logged and the limit stays.
+pub(crate) fn raise_file_limit() {
+    use rustix::process::{Resource, getrlimit, setrlimit};
+    let limit = getrlimit(Resource::Nofile);
+    if limit.maximum.is_none() || limit.current == limit.maximum {
+        return;
+    }
+    let raised = rustix::process::Rlimit { current: limit.maximum, maximum: limit.maximum };
+    if let Err(e) = setrlimit(Resource::Nofile, raised) {
+        tracing::warn!(error = %e, "could not raise the open-file limit; connections may fail before the cap");
+    }
+}
 
 /// Why a connection is refused before it is served.
 pub(crate) struct Refusal {

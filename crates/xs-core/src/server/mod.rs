@@ -161,6 +161,7 @@ impl Server {
     pub fn bind(store: Store, options: ServeOptions) -> Result<Server> {
         let (listener, socket) = socket::bind(&store.path().join(SOCKET))?;
         listener.set_nonblocking(true)?;
+        gate::raise_file_limit();
         #[cfg(feature = "processor")]
         let processor = options.processor.then(|| crate::processor::Processor::spawn(store.clone())).transpose()?;
         #[cfg(feature = "processor")]

@@ -1,14 +1,14 @@
 //! The owner's socket file, `<store>/sock`: created private, never stolen.
 //!
 //! The socket is bound inside a fresh private directory (mode 0700, e.g.
-//! `<store>/.sock-<pid>-<n>/`), made mode 0600 there, then renamed onto
+//! `<store>/.sock<n>/`), made mode 0600 there, then renamed onto
 //! `<store>/sock`, and the directory removed. No other user can reach the
 //! socket while its mode is still the umask's (they cannot enter the
 //! directory), and a stale file left by a dead owner is replaced in one
 //! atomic step. A socket that still answers is never replaced. On drop the
 //! file is removed, but only if it is still ours.
 //!
-//! Binding happens with the store lock held, so a `.sock-*` entry found in
+//! Binding happens with the store lock held, so a `.sock*` entry found in
 //! the store directory is a leftover of a binder that was killed, and goes.
 
 use std::{
@@ -62,12 +62,15 @@ pub(crate) fn bind(path: &Path) -> io::Result<(UnixListener, SocketFile)> {
     Ok((listener, SocketFile { path: path.to_path_buf(), identity: (meta.dev(), meta.ino()) }))
 }
 
-/// Creates `<store>/.sock-<pid>-<n>` with mode 0700 (a fresh name each time:
-/// `create` fails rather than reuse a directory someone else made).
+/// Creates `<store>/.sock<n>` with mode 0700 (a fresh name each time:
+/// `create` fails rather than reuse a directory someone else made). The
+/// name is short because a socket path has at most 107 bytes, and the
+/// socket is bound at `.sock<n>/s` before it moves to `sock`; the store
+/// lock makes a pid in the name unnecessary.
 fn private_dir(store: &Path) -> io::Result<PathBuf> {
     static NEXT: AtomicU64 = AtomicU64::new(0);
     let n = NEXT.fetch_add(1, Ordering::Relaxed);
-    let dir = store.join(format!("{PRIVATE_PREFIX}-{}-{n}", std::process::id()));
+    let dir = store.join(format!("{PRIVATE_PREFIX}{n}"));
     fs::DirBuilder::new().mode(0o700).create(&dir)?;
     Ok(dir)
 }

@@ -172,6 +172,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let bytes = journal_of(dir.path(), &[b"one", b"two", &[7; 5000]]);
         assert_eq!(first_damaged_batch(&bytes), None);
+        let (mut at, mut batches) = (0, 0);
+        while let Batch::Good(end) = check_batch(&bytes, at) {
+            (at, batches) = (end, batches + 1);
+        }
+        assert!(batches >= 3, "{batches} batches parsed");
+        assert!(bytes[at..].iter().all(|b| *b == 0), "the batches end at {at} of {}", bytes.len());
     }
 
     #[test]

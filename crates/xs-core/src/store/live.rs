@@ -143,6 +143,13 @@ impl Live {
         lock(&self.ids).observe(id);
     }
 
+    /// The newest id ever handed out or imported, or the floor the store
+    /// opened with (the newest stored id or the high-water mark): at or
+    /// above every id a reader may hold.
+    pub(crate) fn issued(&self) -> Option<Scru128Id> {
+        lock(&self.ids).last()
+    }
+
     /// The newest published id (stored or ephemeral).
     pub(crate) fn head(&self) -> Option<Scru128Id> {
         lock(&self.state).head

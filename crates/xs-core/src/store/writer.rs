@@ -61,7 +61,8 @@ pub(crate) struct Writer {
     pub(crate) meta: Keyspace,
     /// The high-water mark as it is on disk.
     pub(crate) mark: std::sync::Mutex<Option<Scru128Id>>,
-    /// Checkpoints written with [`Command::Batch`].
+    /// Checkpoints written with [`Command::Batch`], and the inert marks of
+    /// imported scripts.
     pub(crate) checkpoints: Keyspace,
     pub(crate) cas: Cas,
     pub(crate) published: Arc<Live>,
@@ -267,12 +268,12 @@ impl Batch<'_> {
         for frame in &frames {
             self.check_payload(frame)?;
         }
+        // Every id first: running out midway must leave nothing in the batch.
+        let ids = frames.iter().map(|_| self.writer.published.next_id()).collect::<Result<Vec<_>>>()?;
         let appended = frames
             .into_iter()
-            .map(|mut frame| {
-                frame.id = self.writer.published.next_id()?;
-                self.store(frame)
-            })
+            .zip(ids)
+            .map(|(frame, id)| self.store(Frame { id, ..frame }))
             .collect::<Result<Vec<_>>>()?;
         if let Some(Checkpoint { key, value }) = checkpoint {
             self.changes.insert((Table::Checkpoints, &self.writer.checkpoints), key, value);
@@ -280,13 +281,14 @@ impl Batch<'_> {
         Ok(appended)
     }
 
-    /// Adds `frame` with its own id, which must be above the newest frame
-    /// published (or queued in this batch): stored ids keep rising, and
-    /// every live reader, whose cursor is at most the head, still gets it.
+    /// Adds `frame` with its own id, which must be above every id the
+    /// store ever handed out (in this run, or before a restart up to the
+    /// high-water mark): stored ids keep rising, and every reader, whose
+    /// cursor is at most such an id, still gets it.
     fn import(&mut self, frame: Frame) -> Result<Frame> {
         self.check_payload(&frame)?;
-        if self.head.or(self.writer.published.head()).is_some_and(|head| frame.id <= head) {
-            let reason = "its id is not above the newest frame of this store (import into a new store)";
+        if self.writer.published.issued().is_some_and(|issued| frame.id <= issued) {
+            let reason = "its id is not above the newest id this store has handed out (import into a new store)";
             return Err(StoreError::NotImportable { id: frame.id, reason });
         }
         if !leaves_room(frame.id) {

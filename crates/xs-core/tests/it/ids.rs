@@ -116,3 +116,22 @@ fn an_ephemeral_id_is_never_issued_again_after_a_crash() {
     let next = append(&store, "after");
     assert!(next.id > ephemeral, "{} was issued again (or below it) after a crash", next.id);
 }
+
+/// An id handed out to an ephemeral frame is never taken by an import
+/// after a restart: a reader resuming after that id would skip the
+/// imported frame.
+#[test]
+fn an_import_after_a_restart_is_above_every_id_handed_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::new(dir.path()).unwrap();
+    let stored = append(&store, "stored");
+    let ephemeral = store.append(Frame::builder("e").ttl(TTL::Ephemeral).build()).unwrap();
+    drop(store);
+    let store = Store::new(dir.path()).unwrap();
+    let between = xs_core::id::Scru128Id::from_u128(ephemeral.id.to_u128() - 1);
+    assert!(between > stored.id, "the two ids are adjacent; the test needs a gap");
+    for id in [between, ephemeral.id] {
+        let refused = store.import(Frame::builder("imported").id(id).build());
+        assert!(matches!(refused, Err(StoreError::NotImportable { .. })), "{id}: {refused:?}");
+    }
+}

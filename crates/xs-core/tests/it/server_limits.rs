@@ -174,8 +174,10 @@ fn binding_leaves_only_a_private_socket() {
     let store = Store::new(dir.path()).unwrap();
     // What binders killed mid-bind leave: a private directory, and the
     // temporary socket name of earlier versions.
-    std::fs::create_dir(dir.path().join(".sock-4000000-0")).unwrap();
-    std::fs::write(dir.path().join(".sock-4000000-0/s"), b"").unwrap();
+    for private in [".sock0", ".sock1", ".sock-4000000-0"] {
+        std::fs::create_dir(dir.path().join(private)).unwrap();
+        std::fs::write(dir.path().join(private).join("s"), b"").unwrap();
+    }
     std::fs::write(dir.path().join(".sock.4000000"), b"").unwrap();
     let server = Server::bind(store, ServeOptions::default()).unwrap().spawn().unwrap();
     let sock = dir.path().join("sock");
@@ -222,4 +224,34 @@ fn an_upload_killed_mid_body_leaves_nothing_after_the_next_open() {
     let store = Store::new(dir.path()).unwrap();
     assert_eq!(files(&tmp), 0, "the open removed the killed upload's file");
     drop(store);
+}
+
+const LOW_LIMIT_OWNER: &str = "server_limits::child_owner_with_a_low_file_limit";
+
+#[test]
+#[ignore = "helper: run in a child process by serving_raises_the_open_file_limit"]
+fn child_owner_with_a_low_file_limit() {
+    use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
+    if !child::is(LOW_LIMIT_OWNER) {
+        return;
+    }
+    let hard = getrlimit(Resource::Nofile).maximum;
+    setrlimit(Resource::Nofile, Rlimit { current: Some(256), maximum: hard }).unwrap();
+    let store = Store::new(std::env::var("XS_IT_DIR").unwrap()).unwrap();
+    let _server = Server::bind(store, ServeOptions::default()).unwrap();
+    let limit = getrlimit(Resource::Nofile);
+    println!("LIMIT {:?} {:?}", limit.current, limit.maximum);
+}
+
+/// Two descriptors per connection, 512 connections: a soft limit of 256
+/// open files would fail accepts long before the cap's 503.
+#[test]
+fn serving_raises_the_open_file_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let owner = child::spawn(LOW_LIMIT_OWNER, &[("XS_IT_DIR", dir.path().to_str().unwrap())]);
+    let limit = owner.line("LIMIT");
+    let (soft, hard) = limit.split_once(' ').unwrap();
+    assert_eq!(soft, hard, "the soft limit was left below the hard one");
+    assert_ne!(soft, "Some(256)");
+    owner.finish();
 }

@@ -23,7 +23,8 @@ impl StoreCommand for Append {
     fn extra_description(&self) -> &str {
         "The input may be nothing (no payload), a string, binary, a byte stream (streamed into the \
          CAS in constant memory, e.g. `open --raw big.iso | xs append iso`), or a record or list \
-         (stored as JSON). Returns the frame once it is durable."
+         (stored as JSON). Returns the frame once it is durable. Inside a handler the frame is \
+         queued and committed with the handler's output for the frame it handles, so its id is null."
     }
 
     fn signature(&self) -> Signature {

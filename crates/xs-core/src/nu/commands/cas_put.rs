@@ -37,8 +37,8 @@ impl StoreCommand for CasPut {
 
     fn run(&self, host: &dyn Host, call: &EvaluatedCall, input: PipelineData) -> Result<PipelineData, LabeledError> {
         let mut payload = args::payload(input, call.head)?;
-        let backend = host.store(call)?;
-        let hash = backend.cas_put(&mut payload.item).map_err(error::at(payload.span))?;
+        let store = host.store(call)?;
+        let hash = store.cas_put(&mut payload.item).map_err(error::at(payload.span))?;
         Ok(PipelineData::value(Value::string(hash.to_string(), call.head), None))
     }
 }

@@ -64,14 +64,14 @@ impl StoreCommand for Last {
         crate::topic::TopicFilter::parse(&topic).map_err(error::at(topic_span))?;
         let n = call.opt::<Spanned<i64>>(1)?.as_ref().map(args::count).transpose()?;
         let detail = call.has_flag("detail")?;
-        let backend = host.store(call)?;
+        let store = host.store(call)?;
         if call.has_flag("follow")? {
             let options = ReadOptions::builder().follow(FollowOption::On).topic(topic).last(n.unwrap_or(1)).build();
-            let source = backend.read(options).map_err(error::at(call.head))?;
+            let source = store.read(options).map_err(error::at(call.head))?;
             let stream = FrameStream::new(source, host.signals(), host.watch(), call.head).detail(detail);
             return Ok(stream.into_pipeline_data());
         }
-        let frames = backend.last(&topic, n.unwrap_or(1)).map_err(error::at(topic_span))?;
+        let frames = store.last(&topic, n.unwrap_or(1)).map_err(error::at(topic_span))?;
         let mut values = frames.iter().map(|f| value::frame_to_value(f, detail, call.head));
         let value = match n {
             Some(_) => Value::list(values.collect(), call.head),

@@ -11,7 +11,7 @@ use crate::{
     hash::Integrity,
     id::Scru128Id,
     nu::{Appended, Poll, StoreAccess},
-    processor::outbox::Outbox,
+    processor::outbox::{CommitError, Outbox},
     store::Store,
 };
 
@@ -26,25 +26,28 @@ impl Context {
     /// Before a read: commits what earlier inputs emitted.
     fn before_read(&self) -> Result<()> {
         match &self.outbox {
-            Some(outbox) => outbox.commit(Vec::new()).map(drop).map_err(|e| StoreError::Io(std::io::Error::other(e))),
+            Some(outbox) => outbox.commit(Vec::new()).map(drop).map_err(|e| match e {
+                CommitError::Store(e) => e,
+                CommitError::State(reason) => StoreError::Io(std::io::Error::other(reason)),
+            }),
             None => Ok(()),
         }
     }
 
-    /// `payload` into the CAS; `None` when it is empty and not `keep_empty`.
-    fn put(&self, payload: &mut dyn Read, keep_empty: bool) -> Result<Option<Integrity>> {
+    /// A frame's `payload` into the CAS; `None` when it is empty (a frame
+    /// without content has no hash).
+    fn put_payload(&self, payload: &mut dyn Read) -> Result<Option<Integrity>> {
         let mut writer = self.store.cas_writer();
-        let written = std::io::copy(payload, &mut writer)?;
-        if written == 0 && !keep_empty {
-            return Ok(None);
+        match std::io::copy(payload, &mut writer)? {
+            0 => Ok(None),
+            _ => writer.commit().map(Some),
         }
-        writer.commit().map(Some)
     }
 }
 
 impl StoreAccess for Context {
     fn append(&self, frame: Frame, payload: &mut dyn Read) -> Result<Appended> {
-        let frame = Frame { hash: self.put(payload, false)?, ..frame };
+        let frame = Frame { hash: self.put_payload(payload)?, ..frame };
         match &self.outbox {
             Some(outbox) => {
                 outbox.queue(frame.clone());
@@ -77,7 +80,8 @@ impl StoreAccess for Context {
     }
 
     fn cas_put(&self, content: &mut dyn Read) -> Result<Integrity> {
-        let hash = self.put(content, true)?;
-        hash.ok_or_else(|| StoreError::Io(std::io::Error::other("the CAS returned no hash")))
+        let mut writer = self.store.cas_writer();
+        std::io::copy(content, &mut writer)?;
+        writer.commit()
     }
 }
