@@ -49,6 +49,10 @@ fn label(error: &StoreError) -> &'static str {
         StoreError::HashNotFound(_) => "not in the CAS",
         StoreError::Locked { .. } => "store is locked",
         StoreError::Remote { .. } => "refused by the store's owner",
+        StoreError::InvalidListen { .. } => "invalid listener",
+        StoreError::ListenFailed { .. } => "cannot listen there",
+        StoreError::NoAuthExposed { .. } => "reachable from other machines",
+        StoreError::Tls { .. } => "unusable certificate",
         _ => "store error",
     }
 }
