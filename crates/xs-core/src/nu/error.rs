@@ -49,6 +49,7 @@ fn label(error: &StoreError) -> &'static str {
         StoreError::HashNotFound(_) => "not in the CAS",
         StoreError::Locked { .. } => "store is locked",
         StoreError::Remote { .. } => "refused by the store's owner",
+        StoreError::Script { .. } => "this script failed",
         _ => "store error",
     }
 }

@@ -19,6 +19,7 @@ use crate::{
     frame::Frame,
     read_options::{FollowOption, ReadOptions},
     server::Report,
+    server::eval::{self, Eval, MAX_SCRIPT},
     server::response::{self, Body},
     server::route::{Reject, Route, route},
     server::upload::{UploadError, Uploaded, upload},
@@ -40,6 +41,8 @@ pub(crate) struct Api {
     pub(crate) stop: watch::Receiver<bool>,
     /// The processor's report, when it runs.
     pub(crate) report: Option<Report>,
+    /// The processor's evaluator (`POST /eval`), when it runs.
+    pub(crate) eval: Option<Eval>,
 }
 
 /// A handler's failure, as it will be answered.
@@ -97,6 +100,7 @@ impl Api {
             Route::Remove(id) => self.remove(id).await,
             Route::Import(scripts) => self.import(body, scripts).await,
             Route::Processor => self.processor().await,
+            Route::Eval { json } => self.eval(body, json).await,
         }
     }
 
@@ -177,6 +181,18 @@ impl Api {
         let states = blocking(move || Ok(report.map(|r| r()).unwrap_or_default())).await?;
         let body = serde_json::to_vec(&states).map_err(|e| StoreError::Io(std::io::Error::other(e)))?;
         Ok(response::whole(StatusCode::OK, "application/json", body))
+    }
+
+    /// Runs the body as a script in the processor's engine (`eval.rs`):
+    /// 501 when no processor runs.
+    async fn eval(&self, body: Incoming, json: bool) -> Handled {
+        let Some(eval) = &self.eval else { return Ok(eval::unavailable()) };
+        let bytes = Limited::new(body, MAX_SCRIPT).collect().await.map_err(|e| {
+            Failure::Status(StatusCode::PAYLOAD_TOO_LARGE, format!("the script failed or exceeds {MAX_SCRIPT} bytes: {e}"))
+        })?;
+        let script = String::from_utf8(bytes.to_bytes().to_vec())
+            .map_err(|_| Failure::Status(StatusCode::BAD_REQUEST, "the script is not UTF-8 text".into()))?;
+        Ok(eval::answer(eval(script, json)).await)
     }
 
     async fn import(&self, body: Incoming, scripts: Scripts) -> Handled {

@@ -2,7 +2,8 @@
 //! holds [`Server`] and the shutdown order; `socket.rs` binds
 //! `<store>/sock` privately; `gate.rs` admits connections (peer uid,
 //! count); `route.rs` parses a request head into a route; `api.rs` has one
-//! handler per route; `upload.rs` streams bodies into the CAS; `response.rs`
+//! handler per route; `eval.rs` answers `POST /eval` from the processor's
+//! evaluation; `upload.rs` streams bodies into the CAS; `response.rs`
 //! writes bodies, frame streams and errors; `query.rs` and `wire.rs` are
 //! the wire forms of read options and frames. The folder keeps this
 //! invariant: a request is checked whole (peer, limits, every parameter)
@@ -43,6 +44,7 @@
 //! upload holds only its own connection.
 
 pub(crate) mod api;
+pub mod eval;
 pub(crate) mod gate;
 pub(crate) mod query;
 pub(crate) mod response;
@@ -143,6 +145,7 @@ pub struct Server {
     #[cfg(feature = "processor")]
     processor: Option<crate::processor::Processor>,
     report: Option<Report>,
+    eval: Option<eval::Eval>,
 }
 
 impl Server {
@@ -168,8 +171,13 @@ impl Server {
             let states = p.report();
             Arc::new(move || states.list()) as Report
         });
+        #[cfg(feature = "processor")]
+        let eval = processor.as_ref().map(|p| {
+            let evaluator = p.evaluator();
+            Arc::new(move |script: String, json: bool| evaluator.start(script, json)) as eval::Eval
+        });
         #[cfg(not(feature = "processor"))]
-        let report = None;
+        let (report, eval) = (None, None);
         Ok(Server {
             store,
             options,
@@ -178,6 +186,7 @@ impl Server {
             #[cfg(feature = "processor")]
             processor,
             report,
+            eval,
         })
     }
 
@@ -195,12 +204,12 @@ impl Server {
     /// [`StoreError::Io`] when the listener cannot be registered.
     pub async fn run(self, shutdown: impl Future<Output = ()>) -> Result<()> {
         #[cfg(feature = "processor")]
-        let Server { store, options, listener, socket, processor, report } = self;
+        let Server { store, options, listener, socket, processor, report, eval } = self;
         #[cfg(not(feature = "processor"))]
-        let Server { store, options, listener, socket, report } = self;
+        let Server { store, options, listener, socket, report, eval } = self;
         let listener = UnixListener::from_std(listener)?;
         let (stop, stopping) = watch::channel(false);
-        let service = Api { store: store.clone(), max_body: options.max_body, stop: stopping, report };
+        let service = Api { store: store.clone(), max_body: options.max_body, stop: stopping, report, eval };
         let gate = Gate::new(&options, rustix::process::geteuid().as_raw());
         let http = http(&options);
         let graceful = GracefulShutdown::new();
