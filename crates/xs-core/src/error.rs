@@ -123,6 +123,13 @@ pub enum StoreError {
         /// The owner's message.
         message: String,
     },
+    /// A script sent to the owner (`POST /eval`) failed before its output
+    /// began.
+    #[error("the script failed:\n{message}")]
+    Script {
+        /// Nushell's formatted message, naming the line at fault.
+        message: String,
+    },
     /// The store handed out the largest id there is: nothing more can be
     /// appended to it.
     #[error("the store has used up its id space; export its frames and import them into a new store")]

@@ -1,6 +1,7 @@
 //! The other end of the socket. `mod.rs` holds [`Client`];
 //! `transport.rs` sends one HTTP/1.1 request over std sockets;
-//! `chunked.rs` decodes a body that survives read timeouts;
+//! `chunked.rs` decodes a body that survives read timeouts; `eval.rs`
+//! reads the output of a script run by the owner (`POST /eval`);
 //! `remote_reader.rs` is a read served by the owner. The folder keeps this
 //! invariant: a client call means what the same [`Store`](crate::Store)
 //! call means, with the same types and errors, and a request is never sent
@@ -17,9 +18,11 @@
 //! [`StoreError::HashNotFound`] for a 404).
 
 pub(crate) mod chunked;
+pub mod eval;
 pub(crate) mod remote_reader;
 pub(crate) mod transport;
 
+pub use eval::{EvalBytes, EvalLines, Evaluated, Stop};
 pub use remote_reader::RemoteReader;
 
 use std::{io::Read, path::Path, sync::Arc, time::Duration};
@@ -254,6 +257,39 @@ impl Client {
         let request =
             Request { method: "POST", target: target.into(), headers: Vec::new(), payload: Payload::Bytes(&json) };
         self.call(request)?.json()
+    }
+
+    /// Runs `script` in the owner's engine (`POST /eval`), with the store
+    /// commands and the stream's modules, and returns its output as it
+    /// comes: a list stream as [`Evaluated::Lines`], bytes as
+    /// [`Evaluated::Bytes`]. `stop` is asked every [`eval::TICK`] while
+    /// waiting; once it says so, or once the output is dropped, the
+    /// connection closes and the owner interrupts the script.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Script`] with Nushell's message when the script
+    /// fails before its output begins; [`StoreError::Remote`] (501) when
+    /// the owner runs no processor; [`StoreError::Io`] when no owner
+    /// answers or `stop` fired first.
+    ///
+    /// ```no_run
+    /// use std::sync::Arc;
+    /// use xs_core::client::{Client, Evaluated};
+    /// let client = Client::new("/path/to/store");
+    /// if let Evaluated::Value(n) = client.eval("1 + 2", Arc::new(|| false))? {
+    ///     assert_eq!(n, 3);
+    /// }
+    /// # Ok::<(), xs_core::StoreError>(())
+    /// ```
+    pub fn eval(&self, script: &str, stop: Stop) -> Result<Evaluated> {
+        let headers = vec![("accept", "application/json, application/x-ndjson, application/octet-stream".into())];
+        let request = Request { method: "POST", target: "/eval".into(), headers, payload: Payload::Bytes(script.as_bytes()) };
+        let response = request.send_waiting(&self.link, Some(eval::TICK), &|| !stop());
+        match response {
+            Err(_) if stop() => Err(eval::stopped().into()),
+            response => eval::output(response?, stop),
+        }
     }
 
     fn call(&self, request: Request<'_>) -> Result<Response> {

@@ -94,6 +94,7 @@ fn is_open(stream: &UnixStream) -> bool {
 /// A response whose body has not been read yet.
 pub(crate) struct Response {
     pub(crate) status: u16,
+    pub(crate) content_type: Option<String>,
     pub(crate) body: Body<BufReader<UnixStream>>,
     /// Where the connection goes back once the body is read, if it may,
     /// with the read timeout it has.
@@ -112,20 +113,38 @@ impl Request<'_> {
     ///
     /// [`StoreError::Io`]: `ConnectionRefused` / `NotFound` when no owner
     /// answers at all, other kinds when the connection fails later.
-    pub(crate) fn send(mut self, link: &Arc<Link>, timeout: Option<Duration>) -> Result<Response> {
+    pub(crate) fn send(self, link: &Arc<Link>, timeout: Option<Duration>) -> Result<Response> {
+        self.send_waiting(link, timeout, &|| false)
+    }
+
+    /// As [`Request::send`], but a head still missing after `timeout` is
+    /// waited for again for as long as `keep_waiting()` says so (an eval's
+    /// answer comes when its script has computed it, and its caller must
+    /// stay able to give up).
+    ///
+    /// # Errors
+    ///
+    /// As [`Request::send`].
+    pub(crate) fn send_waiting(
+        mut self,
+        link: &Arc<Link>,
+        timeout: Option<Duration>,
+        keep_waiting: &dyn Fn() -> bool,
+    ) -> Result<Response> {
         let stream = link.connect(timeout)?;
         let sent = self.write(&stream);
         let mut reader = BufReader::new(stream);
         // The owner may answer (413, 400) and close before taking the whole
         // body: its answer is worth more than our write error.
-        let head = match (sent, read_head(&mut reader)) {
+        let head = match (sent, read_head(&mut reader, keep_waiting)) {
             (_, Ok(head)) => head,
             (Err(e), Err(_)) | (Ok(()), Err(e)) => return Err(e.into()),
         };
         let status = head.status;
         let delimited = head.chunked || head.length.is_some() || matches!(head.status, 204 | 304);
         let reuse = (head.keep_alive && delimited).then(|| (link.clone(), timeout));
-        Ok(Response { status, body: head.body(reader), reuse })
+        let content_type = head.content_type.clone();
+        Ok(Response { status, content_type, body: head.body(reader), reuse })
     }
 
     fn write(&mut self, stream: &UnixStream) -> io::Result<()> {
@@ -202,6 +221,7 @@ struct Head {
     chunked: bool,
     /// The connection may carry another request after this response.
     keep_alive: bool,
+    content_type: Option<String>,
 }
 
 impl Head {
@@ -215,10 +235,15 @@ impl Head {
     }
 }
 
-fn read_head(reader: &mut impl BufRead) -> io::Result<Head> {
+/// Reads a response head; a read that times out is tried again while
+/// `keep_waiting()` (what it read so far stays in `raw`).
+fn read_head(reader: &mut impl BufRead, keep_waiting: &dyn Fn() -> bool) -> io::Result<Head> {
     let mut raw = Vec::new();
     while !raw.ends_with(b"\r\n\r\n") {
-        let n = reader.take((MAX_HEAD - raw.len().min(MAX_HEAD)) as u64).read_until(b'\n', &mut raw)?;
+        let n = match reader.take((MAX_HEAD - raw.len().min(MAX_HEAD)) as u64).read_until(b'\n', &mut raw) {
+            Err(e) if is_timeout(&e) && keep_waiting() => continue,
+            read => read?,
+        };
         if n == 0 {
             return Err(io::Error::new(
                 io::ErrorKind::UnexpectedEof,
@@ -249,7 +274,13 @@ fn parse_head(raw: &[u8]) -> io::Result<Head> {
         chunked: header("transfer-encoding").is_some_and(|v| v.to_ascii_lowercase().contains("chunked")),
         keep_alive: response.version == Some(1)
             && !header("connection").is_some_and(|v| v.eq_ignore_ascii_case("close")),
+        content_type: header("content-type"),
     })
+}
+
+/// True for the error of a read that timed out.
+pub(crate) fn is_timeout(e: &io::Error) -> bool {
+    matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut)
 }
 
 fn malformed_io(what: &str) -> io::Error {

@@ -34,7 +34,7 @@ use scru128::Scru128Id;
 use ssri::Integrity;
 
 use crate::{
-    client::Client,
+    client::{Client, Evaluated, Stop},
     error::{Result, StoreError},
     frame::Frame,
     read_options::ReadOptions,
@@ -282,6 +282,20 @@ impl Connection {
         self.call(|backend| match backend {
             Endpoint::Owner(owner) => owner.store.import_with(frame.clone(), scripts),
             Endpoint::Client(client) => client.import_with(frame.clone(), scripts),
+        })
+    }
+
+    /// Runs `script` in the owner's engine: see [`Client::eval`]. An owning
+    /// process asks its own socket, so the answer, and how dropping it
+    /// stops the script, are the same on both sides.
+    ///
+    /// # Errors
+    ///
+    /// As [`Client::eval`].
+    pub fn eval(&self, script: &str, stop: Stop) -> Result<Evaluated> {
+        self.call(|backend| match backend {
+            Endpoint::Owner(_) => Client::new(self.path()).eval(script, stop.clone()),
+            Endpoint::Client(client) => client.eval(script, stop.clone()),
         })
     }
 

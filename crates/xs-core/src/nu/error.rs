@@ -53,6 +53,7 @@ fn label(error: &StoreError) -> &'static str {
         StoreError::ListenFailed { .. } => "cannot listen there",
         StoreError::NoAuthExposed { .. } => "reachable from other machines",
         StoreError::Tls { .. } => "unusable certificate",
+        StoreError::Script { .. } => "this script failed",
         _ => "store error",
     }
 }

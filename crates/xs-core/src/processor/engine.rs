@@ -13,17 +13,22 @@
 //! goes to the log, and externals get a null stdin and their own pipes,
 //! in a session of their own (nu's background-command setup).
 
-use std::sync::{Arc, Mutex, atomic::AtomicBool};
+use std::sync::{Arc, Mutex, OnceLock, atomic::AtomicBool};
 
 use nu_engine::{ClosureEval, eval_block_with_early_return};
 use nu_parser::parse;
 use nu_protocol::{
-    PipelineData, ShellError, Signals, Span, Value,
+    OutDest, PipelineData, ShellError, Signals, Span, Value,
+    ast::Block,
     config::UseAnsiColoring,
     debugger::WithoutDebug,
-    engine::{Closure, Command, EngineState, Jobs, Stack, StateWorkingSet, ThreadJob, VirtualPath},
+    engine::{Closure, Command, EngineState, Jobs, Redirection, Stack, StateWorkingSet, ThreadJob, VirtualPath},
     format_cli_error,
 };
+
+/// The processor's one engine, built on first use by whichever script
+/// (handler, generator or eval) needs it first.
+pub(crate) type SharedEngine = Arc<OnceLock<Result<Engine, String>>>;
 
 /// Nushell's standard commands, std and `print`, ready to be copied.
 pub(crate) struct Engine {
@@ -118,6 +123,34 @@ impl Runtime {
     /// Nushell's formatted message (with the line at fault) for a parse,
     /// compile or runtime error.
     pub(crate) fn evaluate(&mut self, file: &str, source: &str) -> Result<Value, String> {
+        let block = self.parse(file, source)?;
+        let mut stack = stack();
+        let result =
+            eval_block_with_early_return::<WithoutDebug>(&self.state, &mut stack, &block, PipelineData::empty())
+                .and_then(|data| data.body.into_value(Span::unknown()));
+        let value = result.map_err(|e| self.format(&e))?;
+        self.state.merge_env(&mut stack).map_err(|e| self.format(&e))?;
+        Ok(value)
+    }
+
+    /// Parses and evaluates `source` without collecting its output: a
+    /// list stream stays a stream, and an external's stdout at the end of
+    /// the script is piped out as a byte stream (its stderr is discarded).
+    ///
+    /// # Errors
+    ///
+    /// As [`Runtime::evaluate`], for what fails before the output begins.
+    pub(crate) fn stream(&mut self, file: &str, source: &str) -> Result<PipelineData, String> {
+        let block = self.parse(file, source)?;
+        let mut stack = Stack::new().suppress_stdin().suppress_output();
+        let mut stack = stack.push_redirection(Some(Redirection::Pipe(OutDest::PipeSeparate)), None);
+        eval_block_with_early_return::<WithoutDebug>(&self.state, &mut stack, &block, PipelineData::empty())
+            .map(|data| data.body)
+            .map_err(|e| self.format(&e))
+    }
+
+    /// Parses `source` and merges what it defines into the state.
+    fn parse(&mut self, file: &str, source: &str) -> Result<Arc<Block>, String> {
         let mut working_set = StateWorkingSet::new(&self.state);
         let block = parse(&mut working_set, Some(file), source.as_bytes(), false);
         if let Some(error) = working_set.parse_errors.first() {
@@ -128,13 +161,7 @@ impl Runtime {
         }
         let delta = working_set.render();
         self.state.merge_delta(delta).map_err(|e| self.format(&e))?;
-        let mut stack = stack();
-        let result =
-            eval_block_with_early_return::<WithoutDebug>(&self.state, &mut stack, &block, PipelineData::empty())
-                .and_then(|data| data.body.into_value(Span::unknown()));
-        let value = result.map_err(|e| self.format(&e))?;
-        self.state.merge_env(&mut stack).map_err(|e| self.format(&e))?;
-        Ok(value)
+        Ok(block)
     }
 
     /// Sets the environment variable `name` for the script (and its externals).

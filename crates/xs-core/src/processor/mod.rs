@@ -30,6 +30,7 @@
 //! | `engine.rs` | the embedded Nushell engine and each script's copy of it |
 //! | `commands/` | the engine's adapter over [`crate::nu`]'s store commands (`xs append`, `xs cat`, ...), `print`, and the exec guard |
 //! | `module.rs` | `xs.module.<name>` sources, as of a register frame |
+//! | `eval.rs` | scripts sent to the owner (`POST /eval`), run once in the same engine with the same commands and modules |
 //!
 //! What it is not: a scheduler of external jobs. A handler's externals
 //! run inside its `run`, and exactly once covers only what the handler
@@ -40,6 +41,7 @@ mod config;
 mod duplex;
 mod engine;
 mod error;
+pub(crate) mod eval;
 mod generator;
 mod handler;
 mod instance;

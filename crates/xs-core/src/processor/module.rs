@@ -37,6 +37,13 @@ impl Modules {
         };
         self.by_name.iter().filter_map(|(name, versions)| Some((name.clone(), newest(versions)?))).collect()
     }
+
+    /// The modules as of now: each name's newest version, unless that one
+    /// removed it (what a script evaluated now may `use`).
+    pub(crate) fn latest(&self) -> Vec<(String, Integrity)> {
+        let newest = |versions: &Vec<(Scru128Id, Option<Integrity>)>| versions.last().and_then(|(_, hash)| hash.clone());
+        self.by_name.iter().filter_map(|(name, versions)| Some((name.clone(), newest(versions)?))).collect()
+    }
 }
 
 /// The sources of `modules`, read from the CAS.
@@ -69,6 +76,9 @@ mod tests {
         assert!(modules.as_of(v1).is_empty());
         assert_eq!(modules.as_of(between), [("m".to_string(), hash("one"))]);
         assert!(modules.as_of(scru128::new()).is_empty(), "removed by the empty version");
+        assert!(modules.latest().is_empty());
+        modules.apply(&Frame { id: scru128::new(), hash: Some(hash("two")), ..Frame::builder("xs.module.m").build() });
+        assert_eq!(modules.latest(), [("m".to_string(), hash("two"))]);
         assert!(!modules.apply(&Frame::builder("xs.modules").build()));
     }
 }

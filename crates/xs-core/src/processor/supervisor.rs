@@ -25,7 +25,7 @@
 use std::{
     collections::HashMap,
     sync::{
-        Arc, OnceLock,
+        Arc,
         atomic::{AtomicBool, Ordering},
         mpsc::{self, Receiver, RecvTimeoutError, Sender},
     },
@@ -39,7 +39,8 @@ use crate::{
     error::Result,
     frame::Frame,
     processor::{
-        engine::Engine,
+        engine::SharedEngine,
+        eval::Evaluator,
         handler::Spec,
         instance::{Instance, Report, Stop},
         lifecycle::{self, Event as Lifecycle, History, Kind, MODULE},
@@ -95,6 +96,8 @@ pub struct Processor {
     stop_follow: Arc<AtomicBool>,
     threads: Vec<JoinHandle<()>>,
     states: States,
+    /// The one engine of handlers, generators and evals.
+    engine: SharedEngine,
 }
 
 impl Processor {
@@ -118,11 +121,13 @@ impl Processor {
     fn start(store: Store) -> Result<Processor> {
         let stop_follow = Arc::new(AtomicBool::new(false));
         let states = States::new(store.clone());
+        let engine = SharedEngine::default();
         let mut processor =
-            Processor { store: store.clone(), events: Vec::new(), stop_follow, threads: Vec::new(), states };
+            Processor { store: store.clone(), events: Vec::new(), stop_follow, threads: Vec::new(), states, engine };
         for kind in [Kind::Handler, Kind::Generator] {
             let table = processor.states.table(kind);
-            let (events, threads) = Self::supervise(&store, kind, &processor.stop_follow, table)?;
+            let engine = processor.engine.clone();
+            let (events, threads) = Self::supervise(&store, kind, &processor.stop_follow, table, engine)?;
             processor.events.push(events);
             processor.threads.extend(threads);
         }
@@ -135,6 +140,7 @@ impl Processor {
         kind: Kind,
         stop: &Arc<AtomicBool>,
         table: Arc<Table>,
+        engine: SharedEngine,
     ) -> Result<(Sender<Event>, [JoinHandle<()>; 2])> {
         let (events, inbox) = mpsc::channel();
         let topics = format!("{}.*,{MODULE}.*", kind.prefix());
@@ -158,7 +164,7 @@ impl Processor {
                 }
             }
         })?;
-        let supervisor = Supervisor::new(kind, store.clone(), events.clone(), table);
+        let supervisor = Supervisor::new(kind, store.clone(), events.clone(), table, engine);
         let run =
             std::thread::Builder::new().name(format!("xs-{}", kind.prefix())).spawn(move || supervisor.run(&inbox))?;
         Ok((events, [follow, run]))
@@ -181,6 +187,11 @@ impl Processor {
     /// ```
     pub fn states(&self) -> Vec<ScriptState> {
         self.states.list()
+    }
+
+    /// What runs `POST /eval` scripts in this processor's engine (the server's).
+    pub(crate) fn evaluator(&self) -> Evaluator {
+        Evaluator::new(self.store.clone(), self.engine.clone())
     }
 
     /// A handle on [`Processor::states`] that outlives this borrow (the server's).
@@ -222,7 +233,7 @@ struct Supervisor {
     kind: Kind,
     store: Store,
     events: Sender<Event>,
-    engine: Arc<OnceLock<std::result::Result<Engine, String>>>,
+    engine: SharedEngine,
     history: History,
     /// This kind's part of the processor's report.
     table: Arc<Table>,
@@ -253,12 +264,12 @@ struct Starting {
 }
 
 impl Supervisor {
-    fn new(kind: Kind, store: Store, events: Sender<Event>, table: Arc<Table>) -> Self {
+    fn new(kind: Kind, store: Store, events: Sender<Event>, table: Arc<Table>, engine: SharedEngine) -> Self {
         Supervisor {
             kind,
             store,
             events,
-            engine: Arc::new(OnceLock::new()),
+            engine,
             history: History::new(kind),
             table,
             modules: Modules::default(),

@@ -20,6 +20,7 @@ use crate::{
     read_options::{FollowOption, ReadOptions},
     server::Report,
     server::auth::Keys,
+    server::eval::{self, Eval, MAX_SCRIPT},
     server::response::{self, Body},
     server::route::{Reject, Route, route},
     server::upload::{UploadError, Uploaded, upload},
@@ -45,6 +46,8 @@ pub(crate) struct Api {
     pub(crate) keys: Arc<Keys>,
     /// Serving the private socket, where alone the token may be rotated.
     pub(crate) private: bool,
+    /// The processor's evaluator (`POST /eval`), when it runs.
+    pub(crate) eval: Option<Eval>,
 }
 
 /// A handler's failure, as it will be answered.
@@ -103,6 +106,7 @@ impl Api {
             Route::Import(scripts) => self.import(body, scripts).await,
             Route::Processor => self.processor().await,
             Route::TokenRotate => self.rotate_token().await,
+            Route::Eval { json } => self.eval(body, json).await,
         }
     }
 
@@ -195,6 +199,18 @@ impl Api {
         let keys = self.keys.clone();
         let token = blocking(move || keys.rotate()).await?;
         Ok(response::whole(StatusCode::OK, "text/plain", token))
+    }
+
+    /// Runs the body as a script in the processor's engine (`eval.rs`):
+    /// 501 when no processor runs.
+    async fn eval(&self, body: Incoming, json: bool) -> Handled {
+        let Some(eval) = &self.eval else { return Ok(eval::unavailable()) };
+        let bytes = Limited::new(body, MAX_SCRIPT).collect().await.map_err(|e| {
+            Failure::Status(StatusCode::PAYLOAD_TOO_LARGE, format!("the script failed or exceeds {MAX_SCRIPT} bytes: {e}"))
+        })?;
+        let script = String::from_utf8(bytes.to_bytes().to_vec())
+            .map_err(|_| Failure::Status(StatusCode::BAD_REQUEST, "the script is not UTF-8 text".into()))?;
+        Ok(eval::answer(eval(script, json)).await)
     }
 
     async fn import(&self, body: Incoming, scripts: Scripts) -> Handled {

@@ -7,7 +7,8 @@
 //! `serving.rs` serves every accepted connection the same way, over the
 //! one `Stream` type (`stream.rs`); `gate.rs` admits connections (peer uid,
 //! count); `route.rs` parses a request head into a route; `api.rs` has one
-//! handler per route; `upload.rs` streams bodies into the CAS; `response.rs`
+//! handler per route; `eval.rs` answers `POST /eval` from the processor's
+//! evaluation; `upload.rs` streams bodies into the CAS; `response.rs`
 //! writes bodies, frame streams and errors; `query.rs` and `wire.rs` are
 //! the wire forms of read options and frames. The folder keeps this
 //! invariant: a request is checked whole (peer or token, limits, every
@@ -54,6 +55,7 @@
 
 pub(crate) mod api;
 pub(crate) mod auth;
+pub mod eval;
 pub(crate) mod gate;
 pub(crate) mod listen;
 pub(crate) mod listener;
@@ -170,6 +172,7 @@ pub struct Server {
     #[cfg(feature = "processor")]
     processor: Option<crate::processor::Processor>,
     report: Option<Report>,
+    eval: Option<eval::Eval>,
 }
 
 impl Server {
@@ -220,8 +223,13 @@ impl Server {
             let states = p.report();
             Arc::new(move || states.list()) as Report
         });
+        #[cfg(feature = "processor")]
+        let eval = processor.as_ref().map(|p| {
+            let evaluator = p.evaluator();
+            Arc::new(move |script: String, json: bool| evaluator.start(script, json)) as eval::Eval
+        });
         #[cfg(not(feature = "processor"))]
-        let report = None;
+        let (report, eval) = (None, None);
         Ok(Server {
             store,
             options,
@@ -233,6 +241,7 @@ impl Server {
             #[cfg(feature = "processor")]
             processor,
             report,
+            eval,
         })
     }
 
@@ -262,12 +271,13 @@ impl Server {
     /// [`StoreError::Io`] when the listener cannot be registered.
     pub async fn run(self, shutdown: impl Future<Output = ()>) -> Result<()> {
         #[cfg(feature = "processor")]
-        let Server { store, options, private, socket, extra, keys, tls, processor, report } = self;
+        let Server { store, options, private, socket, extra, keys, tls, processor, report, eval } = self;
         #[cfg(not(feature = "processor"))]
-        let Server { store, options, private, socket, extra, keys, tls, report } = self;
+        let Server { store, options, private, socket, extra, keys, tls, report, eval } = self;
         let private = UnixListener::from_std(private)?;
         let (stop, stopping) = watch::channel(false);
-        let api = Api { store: store.clone(), max_body: options.max_body, stop: stopping, report, keys, private: true };
+        let api =
+            Api { store: store.clone(), max_body: options.max_body, stop: stopping, report, eval, keys, private: true };
         let (arrived, mut arrivals) = mpsc::channel(ARRIVALS);
         let mut accepting = JoinSet::new();
         for bound in extra {

@@ -16,6 +16,7 @@ use ssri::Integrity;
 use crate::{
     error::StoreError,
     read_options::ReadOptions,
+    server::eval,
     server::query::{self, BadParam},
     server::wire::Format,
     store::Scripts,
@@ -49,6 +50,9 @@ pub(crate) enum Route {
     Processor,
     /// `POST /token/rotate`: a new token (served on the private socket only).
     TokenRotate,
+    /// `POST /eval`: the body is a script to run (see `eval.rs`); `json`
+    /// when `Accept` asks single values as JSON.
+    Eval { json: bool },
 }
 
 /// Why a request has no route.
@@ -85,6 +89,7 @@ pub(crate) fn route(parts: &Parts) -> Result<Route, Reject> {
         (&Method::POST, "/cas") => Ok(Route::CasPost),
         (&Method::POST, "/import") => Ok(Route::Import(scripts(&params)?)),
         (&Method::POST, "/token/rotate") => Ok(Route::TokenRotate),
+        (&Method::POST, "/eval") => Ok(Route::Eval { json: eval::wants_json(accept(&parts.headers)) }),
         (&Method::GET, p) if p.starts_with("/last/") => last(Some(segment(p, "/last/")?), &params, with_timestamp),
         (&Method::GET, p) if p.starts_with("/cas/") => Ok(Route::CasGet(hash(&segment(p, "/cas/")?)?)),
         (&Method::POST, p) if p.starts_with("/append/") => {
@@ -98,8 +103,11 @@ pub(crate) fn route(parts: &Parts) -> Result<Route, Reject> {
 
 fn read(params: &HashMap<String, String>, headers: &HeaderMap, with_timestamp: bool) -> Result<Route, Reject> {
     let options = ReadOptions::from_params(params)?;
-    let accept = headers.get(hyper::header::ACCEPT).and_then(|v| v.to_str().ok());
-    Ok(Route::Read { options, format: Format::from_accept(accept), with_timestamp })
+    Ok(Route::Read { options, format: Format::from_accept(accept(headers)), with_timestamp })
+}
+
+fn accept(headers: &HeaderMap) -> Option<&str> {
+    headers.get(hyper::header::ACCEPT).and_then(|v| v.to_str().ok())
 }
 
 /// `/last` takes `last=<n>` (default 1) and `follow`, like cross-stream.
@@ -202,6 +210,7 @@ mod tests {
         assert!(matches!(parse(Method::POST, "/token/rotate"), Ok(Route::TokenRotate)));
         assert!(matches!(parse(Method::POST, "/import"), Ok(Route::Import(Scripts::Inert))));
         assert!(matches!(parse(Method::POST, "/import?with_scripts=true"), Ok(Route::Import(Scripts::Run))));
+        assert!(matches!(parse(Method::POST, "/eval"), Ok(Route::Eval { json: false })));
     }
 
     #[test]

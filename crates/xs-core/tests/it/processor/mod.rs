@@ -4,6 +4,7 @@
 pub mod common;
 mod crash;
 mod engine;
+mod eval;
 pub mod generator;
 mod generator_restart;
 mod generator_scripts;
