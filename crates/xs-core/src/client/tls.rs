@@ -12,7 +12,7 @@ use std::sync::Arc;
 use rustls::{
     ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme,
     client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier},
-    crypto::{CryptoProvider, WebPkiSupportedAlgorithms},
+    crypto::WebPkiSupportedAlgorithms,
 };
 use rustls_pki_types::{CertificateDer, ServerName, UnixTime, pem::PemObject};
 use rustls_platform_verifier::BuilderVerifierExt;
@@ -111,7 +111,7 @@ impl ServerCertVerifier for Pinned {
 
 /// The provider every remote client uses (ring, as nu-command builds rustls).
 #[cfg(test)]
-fn provider() -> CryptoProvider {
+fn provider() -> rustls::crypto::CryptoProvider {
     rustls::crypto::ring::default_provider()
 }
 
