@@ -172,6 +172,38 @@ pub enum StoreError {
         "the store's processor is already running in this process; every server starts one, so do not start another"
     )]
     ProcessorRunning,
+    /// A listener address (`--listen`) that does not parse.
+    #[error(
+        "invalid listener {listen:?}: {reason}; expected tcp://host:port, https://host:port or unix:///absolute/path"
+    )]
+    InvalidListen {
+        /// The rejected address.
+        listen: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A listener that could not be bound (address in use, no permission, ...).
+    #[error("cannot listen on {listen}: {source}")]
+    ListenFailed {
+        /// The listener's address.
+        listen: String,
+        /// Why binding failed.
+        source: std::io::Error,
+    },
+    /// `no_auth` (`--no-auth`) asked for on an address other machines can reach.
+    #[error(
+        "refusing to serve {listen} without authentication: it is reachable from other machines; drop --no-auth (clients then send the store's token) or listen on 127.0.0.1"
+    )]
+    NoAuthExposed {
+        /// The listener's address.
+        listen: String,
+    },
+    /// A TLS certificate or key that cannot be used.
+    #[error("TLS set-up failed: {reason}")]
+    Tls {
+        /// What went wrong, naming the file.
+        reason: String,
+    },
     /// The storage engine failed.
     #[error("storage error: {0}")]
     Storage(#[from] fjall::Error),
@@ -198,6 +230,8 @@ impl StoreError {
                 | Self::InvalidMeta { .. }
                 | Self::NotImportable { .. }
                 | Self::InvalidRemote { .. }
+                | Self::InvalidListen { .. }
+                | Self::NoAuthExposed { .. }
         ) || matches!(self, Self::Remote { status, .. } if (400..500).contains(status))
     }
 }

@@ -53,6 +53,10 @@ fn label(error: &StoreError) -> &'static str {
         StoreError::Unauthorized { .. } => "unauthorized",
         StoreError::Untrusted { .. } => "certificate not trusted",
         StoreError::InvalidRemote { .. } => "invalid remote store",
+        StoreError::InvalidListen { .. } => "invalid listener",
+        StoreError::ListenFailed { .. } => "cannot listen there",
+        StoreError::NoAuthExposed { .. } => "reachable from other machines",
+        StoreError::Tls { .. } => "unusable certificate",
         _ => "store error",
     }
 }

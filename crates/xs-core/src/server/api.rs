@@ -6,7 +6,7 @@
 //! writer together and share a sync. Every failure becomes a status and a
 //! message; a handler never panics and never takes the connection down.
 
-use std::convert::Infallible;
+use std::{convert::Infallible, sync::Arc};
 
 use http_body_util::{BodyExt, Limited};
 use hyper::{Request, Response, StatusCode, body::Incoming};
@@ -19,6 +19,7 @@ use crate::{
     frame::Frame,
     read_options::{FollowOption, ReadOptions},
     server::Report,
+    server::auth::Keys,
     server::response::{self, Body},
     server::route::{Reject, Route, route},
     server::upload::{UploadError, Uploaded, upload},
@@ -40,6 +41,10 @@ pub(crate) struct Api {
     pub(crate) stop: watch::Receiver<bool>,
     /// The processor's report, when it runs.
     pub(crate) report: Option<Report>,
+    /// The store's token, which `POST /token/rotate` replaces.
+    pub(crate) keys: Arc<Keys>,
+    /// Serving the private socket, where alone the token may be rotated.
+    pub(crate) private: bool,
 }
 
 /// A handler's failure, as it will be answered.
@@ -97,6 +102,7 @@ impl Api {
             Route::Remove(id) => self.remove(id).await,
             Route::Import(scripts) => self.import(body, scripts).await,
             Route::Processor => self.processor().await,
+            Route::TokenRotate => self.rotate_token().await,
         }
     }
 
@@ -177,6 +183,18 @@ impl Api {
         let states = blocking(move || Ok(report.map(|r| r()).unwrap_or_default())).await?;
         let body = serde_json::to_vec(&states).map_err(|e| StoreError::Io(std::io::Error::other(e)))?;
         Ok(response::whole(StatusCode::OK, "application/json", body))
+    }
+
+    /// A new token, answered as text; only the private socket's peers (the
+    /// owner's user, who can read the token file anyway) may ask.
+    async fn rotate_token(&self) -> Handled {
+        if !self.private {
+            let message = "the token is rotated on the owner's socket only (xs token rotate on its machine)";
+            return Err(Failure::Status(StatusCode::FORBIDDEN, message.into()));
+        }
+        let keys = self.keys.clone();
+        let token = blocking(move || keys.rotate()).await?;
+        Ok(response::whole(StatusCode::OK, "text/plain", token))
     }
 
     async fn import(&self, body: Incoming, scripts: Scripts) -> Handled {

@@ -1,14 +1,16 @@
 //! Who gets served: the gate every accepted connection passes before
 //! HTTP is spoken on it.
 //!
-//! A peer of another uid than the owner's (`SO_PEERCRED`) is refused with
-//! `403`: the socket's mode 0600 keeps other users out, and this keeps
-//! them out too when a directory or socket mode was loosened by mistake,
-//! or for root. Past [`ServeOptions::max_connections`] a connection gets
-//! `503`. A refusal is answered on a task of its own, bounded in number
-//! ([`REFUSING`]) and time ([`LINGER`]), so a flood of connections costs
-//! the owner neither descriptors nor attention; past the bound, refused
-//! connections are closed unanswered.
+//! On the private socket, a peer of another uid than the owner's
+//! (`SO_PEERCRED`) is refused with `403`: the socket's mode 0600 keeps
+//! other users out, and this keeps them out too when a directory or
+//! socket mode was loosened by mistake, or for root. (Other listeners have
+//! no peer uid; their requests present the token instead, `auth.rs`.)
+//! Past [`ServeOptions::max_connections`], counted over every listener, a
+//! connection gets `503`. A refusal is answered on a task of its own,
+//! bounded in number ([`REFUSING`]) and time ([`LINGER`]), so a flood of
+//! connections costs the owner neither descriptors nor attention; past
+//! the bound, refused connections are closed unanswered.
 
 use std::{sync::Arc, time::Duration};
 
@@ -19,7 +21,7 @@ use tokio::{
     sync::{OwnedSemaphorePermit, Semaphore},
 };
 
-use crate::server::ServeOptions;
+use crate::server::{ServeOptions, stream::Stream};
 
 /// How many refused connections are answered at once.
 pub const REFUSING: usize = 64;
@@ -52,8 +54,14 @@ impl Gate {
         }
     }
 
-    /// A slot for `stream`, or why it is refused.
+    /// A slot for `stream` on the private socket, or why it is refused.
     pub(crate) fn admit(&self, stream: &UnixStream) -> std::result::Result<OwnedSemaphorePermit, Refusal> {
+        self.owners_peer(stream)?;
+        self.slot()
+    }
+
+    /// Refuses a peer of another uid than the owner's.
+    fn owners_peer(&self, stream: &UnixStream) -> std::result::Result<(), Refusal> {
         let peer = rustix::net::sockopt::socket_peercred(stream).map_err(|e| {
             tracing::warn!(error = %e, "could not read a client's credentials: refused");
             Refusal { status: StatusCode::FORBIDDEN, message: "unknown peer credentials\n".into() }
@@ -69,6 +77,11 @@ impl Gate {
             let message = format!("this store serves uid {} only, not uid {uid}\n", self.owner);
             return Err(Refusal { status: StatusCode::FORBIDDEN, message });
         }
+        Ok(())
+    }
+
+    /// A place among the connections served, shared by every listener.
+    pub(crate) fn slot(&self) -> std::result::Result<OwnedSemaphorePermit, Refusal> {
         self.slots.clone().try_acquire_owned().map_err(|_| {
             tracing::warn!(max = self.max_connections, "connection limit reached: refused with 503");
             let message = format!("the owner serves {} connections already; try again\n", self.max_connections);
@@ -78,7 +91,7 @@ impl Gate {
 
     /// Answers `refusal` and closes `stream`, on a task of its own (closed
     /// at once when [`REFUSING`] are being answered already).
-    pub(crate) fn refuse(&self, stream: UnixStream, refusal: Refusal) {
+    pub(crate) fn refuse(&self, stream: Stream, refusal: Refusal) {
         let Ok(permit) = self.refusing.clone().try_acquire_owned() else {
             tracing::debug!("too many refusals under way: closed unanswered");
             return;
@@ -93,7 +106,7 @@ impl Gate {
 /// Sends the refusal, then reads (and drops) what the client sends until
 /// it closes: closing a unix socket with unread bytes would reset the
 /// client's connection before it reads the answer.
-async fn answer_and_close(mut stream: UnixStream, refusal: Refusal) -> std::io::Result<()> {
+async fn answer_and_close(mut stream: Stream, refusal: Refusal) -> std::io::Result<()> {
     stream.write_all(refusal_response(refusal.status, &refusal.message).as_bytes()).await?;
     stream.shutdown().await?;
     let mut sink = [0u8; 4096];

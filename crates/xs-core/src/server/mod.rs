@@ -1,15 +1,22 @@
 //! The socket server: a store's owner answering its clients. `mod.rs`
 //! holds [`Server`] and the shutdown order; `socket.rs` binds
-//! `<store>/sock` privately; `gate.rs` admits connections (peer uid,
+//! `<store>/sock` privately; `listen.rs` names the other listeners
+//! ([`Listen`]: TCP, TLS, other unix paths), `listener.rs` binds and
+//! accepts on them, `tls.rs` loads or makes their certificate, and
+//! `token.rs` and `auth.rs` keep the token their requests present;
+//! `serving.rs` serves every accepted connection the same way, over the
+//! one `Stream` type (`stream.rs`); `gate.rs` admits connections (peer uid,
 //! count); `route.rs` parses a request head into a route; `api.rs` has one
 //! handler per route; `upload.rs` streams bodies into the CAS; `response.rs`
 //! writes bodies, frame streams and errors; `query.rs` and `wire.rs` are
 //! the wire forms of read options and frames. The folder keeps this
-//! invariant: a request is checked whole (peer, limits, every parameter)
-//! before its body is read or the store is touched, and one client can
-//! neither stall nor starve the others.
+//! invariant: a request is checked whole (peer or token, limits, every
+//! parameter) before its body is read or the store is touched, and one
+//! client can neither stall nor starve the others.
 //!
-//! The owner's server: the store over HTTP/1.1 on `<store>/sock`.
+//! The owner's server: the store over HTTP/1.1 on `<store>/sock`, and on
+//! every listener of [`ServeOptions::listen`] (the same routes, NDJSON and
+//! SSE; requests there present the token, see `auth.rs`).
 //!
 //! One task per connection; a connection's requests share its [`Api`].
 //! Shutdown runs in a fixed order so nothing is lost and the store is free
@@ -21,10 +28,13 @@
 //!
 //! One client must not stall or starve the others, so every connection
 //! passes limits (all but the first in [`ServeOptions`]):
-//! - **Peer.** Its peer's uid (`SO_PEERCRED`) must be the owner's: a
-//!   socket made reachable by a loose directory mode still serves no one
-//!   else (`403`, then closed).
-//! - **Count.** At most [`ServeOptions::max_connections`] are served at
+//! - **Peer.** On the private socket, its peer's uid (`SO_PEERCRED`) must
+//!   be the owner's: a socket made reachable by a loose directory mode
+//!   still serves no one else (`403`, then closed). On other listeners,
+//!   each request presents the token (`401` otherwise), and a token
+//!   rotation closes every connection.
+//! - **Count.** At most [`ServeOptions::max_connections`], over every
+//!   listener, are served at
 //!   once; one more gets `503` and is closed. Refusals are answered by at
 //!   most 64 tasks at once, each for at most a second; past that refused
 //!   connections are closed unanswered, so a flood cannot exhaust
@@ -43,46 +53,43 @@
 //! upload holds only its own connection.
 
 pub(crate) mod api;
+pub(crate) mod auth;
 pub(crate) mod gate;
+pub(crate) mod listen;
+pub(crate) mod listener;
 pub(crate) mod query;
 pub(crate) mod response;
 pub(crate) mod route;
+pub(crate) mod serving;
 pub(crate) mod socket;
+pub(crate) mod stream;
+pub mod tls;
+pub mod token;
 pub(crate) mod upload;
 pub(crate) mod wire;
 
+pub use listen::Listen;
+pub use tls::Tls;
+
 use std::{
-    future::Future,
-    io,
-    os::unix::net::UnixListener as StdListener,
-    path::PathBuf,
-    pin::Pin,
-    sync::{
-        Arc,
-        atomic::{AtomicBool, Ordering},
-    },
-    task::{Context, Poll},
-    thread::JoinHandle,
+    future::Future, os::unix::net::UnixListener as StdListener, path::PathBuf, sync::Arc, thread::JoinHandle,
     time::Duration,
 };
 
-use hyper::{StatusCode, server::conn::http1, service::service_fn};
-use hyper_util::{
-    rt::{TokioIo, TokioTimer},
-    server::graceful::GracefulShutdown,
-};
+use hyper_util::server::graceful::GracefulShutdown;
 use tokio::{
-    io::{AsyncRead, AsyncWrite, ReadBuf},
-    net::{UnixListener, UnixStream},
-    sync::{OwnedSemaphorePermit, watch},
+    net::UnixListener,
+    sync::{mpsc, watch},
     task::JoinSet,
 };
 
 use crate::{
-    error::Result,
+    error::{Result, StoreError},
     script_state::ScriptState,
     server::api::Api,
-    server::gate::{Gate, refusal_response},
+    server::auth::Keys,
+    server::listener::Bound,
+    server::serving::Serving,
     server::socket::SocketFile,
     store::Store,
 };
@@ -123,6 +130,20 @@ pub struct ServeOptions {
     #[cfg(feature = "processor")]
     #[builder(default = true)]
     pub processor: bool,
+    /// Listeners served besides `<store>/sock`, each with the same API:
+    /// `tcp://host:port`, `https://host:port`, `unix:///path` (see
+    /// [`Listen`]). Their requests must present the store's token (see
+    /// [`token`]) unless [`ServeOptions::no_auth`]. Default: none.
+    #[builder(default)]
+    pub listen: Vec<Listen>,
+    /// Serve the listeners without a token. Refused
+    /// ([`StoreError::NoAuthExposed`]) for any TCP or TLS listener not
+    /// bound to a loopback address. Default: off.
+    #[builder(default)]
+    pub no_auth: bool,
+    /// The certificate of `https://` listeners. Default: none (an
+    /// `https://` listener then fails to bind).
+    pub tls: Option<Tls>,
 }
 
 impl Default for ServeOptions {
@@ -131,15 +152,21 @@ impl Default for ServeOptions {
     }
 }
 
-/// A server bound to `<store>/sock`, not yet accepting.
+/// A server bound to `<store>/sock` (and its other listeners), not yet
+/// accepting.
 ///
 /// Binding is synchronous, so once [`Server::bind`] returns, clients that
-/// connect wait in the socket's backlog until the server runs.
+/// connect wait in the sockets' backlogs until the server runs.
 pub struct Server {
     store: Store,
     options: ServeOptions,
-    listener: StdListener,
+    /// `<store>/sock`.
+    private: StdListener,
     socket: SocketFile,
+    /// The other listeners, in the order of [`ServeOptions::listen`].
+    extra: Vec<Bound>,
+    keys: Arc<Keys>,
+    tls: Option<tls::Served>,
     #[cfg(feature = "processor")]
     processor: Option<crate::processor::Processor>,
     report: Option<Report>,
@@ -147,20 +174,44 @@ pub struct Server {
 
 impl Server {
     /// Binds `<store>/sock` (mode 0600), replacing a stale socket file,
-    /// and starts the store's processor (unless [`ServeOptions::processor`]
-    /// is off; it returns at once, see [`Processor::spawn`]). The
-    /// processor stops when the server does, before the store closes.
+    /// then every listener of [`ServeOptions::listen`] (creating the
+    /// store's token, or its certificate, if they need one and it has
+    /// none), and starts the store's processor (unless
+    /// [`ServeOptions::processor`] is off; it returns at once, see
+    /// [`Processor::spawn`]). The processor stops when the server does,
+    /// before the store closes.
     ///
     /// [`Processor::spawn`]: crate::processor::Processor::spawn
     ///
     /// # Errors
     ///
-    /// [`StoreError::Io`] (`AddrInUse` when a live server answers there);
+    /// [`StoreError::Io`] (`AddrInUse` when a live server answers on the
+    /// socket); [`StoreError::ListenFailed`] when a listener cannot be
+    /// bound; [`StoreError::NoAuthExposed`] for `no_auth` on a
+    /// non-loopback address; [`StoreError::Tls`] for an `https://`
+    /// listener without a usable certificate;
     /// [`StoreError::ProcessorRunning`] when this process already runs the
     /// store's processor.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// use xs_core::server::{ServeOptions, Server};
+    /// let store = xs_core::Store::new("/path/to/store")?;
+    /// let options = ServeOptions::builder().listen(vec!["tcp://127.0.0.1:0".parse()?]).build();
+    /// let server = Server::bind(store, options)?.spawn()?;
+    /// println!("{:?}", server.listening()); // [Tcp { host: "127.0.0.1", port: <a free port> }]
+    /// # Ok::<(), xs_core::StoreError>(())
+    /// ```
     pub fn bind(store: Store, options: ServeOptions) -> Result<Server> {
-        let (listener, socket) = socket::bind(&store.path().join(SOCKET))?;
-        listener.set_nonblocking(true)?;
+        let (private, socket) = socket::bind(&store.path().join(SOCKET))?;
+        private.set_nonblocking(true)?;
+        let extra = options.listen.iter().map(|listen| listener::bind(listen, &options)).collect::<Result<Vec<_>>>()?;
+        let tls = certificate(&options, store.path(), &extra)?;
+        let keys = Keys::new(store.path());
+        if extra.iter().any(|bound| bound.auth) {
+            keys.load()?;
+        }
         #[cfg(feature = "processor")]
         let processor = options.processor.then(|| crate::processor::Processor::spawn(store.clone())).transpose()?;
         #[cfg(feature = "processor")]
@@ -173,8 +224,11 @@ impl Server {
         Ok(Server {
             store,
             options,
-            listener,
+            private,
             socket,
+            extra,
+            keys,
+            tls,
             #[cfg(feature = "processor")]
             processor,
             report,
@@ -186,6 +240,18 @@ impl Server {
         self.store.path().join(SOCKET)
     }
 
+    /// The other listeners' addresses as bound (a port asked as 0 is the
+    /// real one), in the order of [`ServeOptions::listen`].
+    pub fn listening(&self) -> Vec<Listen> {
+        self.extra.iter().map(|bound| bound.listen.clone()).collect()
+    }
+
+    /// The SHA-256 fingerprint of the `https://` listeners' certificate
+    /// (see [`tls::fingerprint`]), when there are any.
+    pub fn fingerprint(&self) -> Option<String> {
+        self.tls.as_ref().map(|tls| tls.fingerprint.clone())
+    }
+
     /// Serves until `shutdown` completes, then shuts down in order (see the
     /// module docs: the processor stops after in-flight requests and before
     /// the store closes). Must run inside a tokio runtime.
@@ -195,37 +261,41 @@ impl Server {
     /// [`StoreError::Io`] when the listener cannot be registered.
     pub async fn run(self, shutdown: impl Future<Output = ()>) -> Result<()> {
         #[cfg(feature = "processor")]
-        let Server { store, options, listener, socket, processor, report } = self;
+        let Server { store, options, private, socket, extra, keys, tls, processor, report } = self;
         #[cfg(not(feature = "processor"))]
-        let Server { store, options, listener, socket, report } = self;
-        let listener = UnixListener::from_std(listener)?;
+        let Server { store, options, private, socket, extra, keys, tls, report } = self;
+        let private = UnixListener::from_std(private)?;
         let (stop, stopping) = watch::channel(false);
-        let service = Api { store: store.clone(), max_body: options.max_body, stop: stopping, report };
-        let gate = Gate::new(&options, rustix::process::geteuid().as_raw());
-        let http = http(&options);
-        let graceful = GracefulShutdown::new();
-        let mut connections = JoinSet::new();
+        let api = Api { store: store.clone(), max_body: options.max_body, stop: stopping, report, keys, private: true };
+        let (arrived, mut arrivals) = mpsc::channel(ARRIVALS);
+        let mut accepting = JoinSet::new();
+        for bound in extra {
+            let tls = matches!(bound.listen, Listen::Https { .. }).then(|| tls.clone()).flatten();
+            accepting.spawn(listener::accept(bound, tls, arrived.clone(), options.header_timeout));
+        }
+        drop(arrived);
+        let reloading = tokio::spawn(reload(api.keys.clone()));
+        let mut serving = Serving::new(&options, api);
         tokio::pin!(shutdown);
         loop {
             tokio::select! {
                 () = &mut shutdown => break,
-                accepted = listener.accept() => match accepted {
-                    Ok((stream, _)) => match gate.admit(&stream) {
-                        Ok(slot) => {
-                            let connection = Connection { stream, slot, service: service.clone() };
-                            accept(&http, &graceful, &mut connections, connection, &options);
-                        }
-                        Err(refusal) => gate.refuse(stream, refusal),
-                    },
+                accepted = private.accept() => match accepted {
+                    Ok((stream, _)) => serving.private(stream),
                     Err(e) => backoff(e).await,
                 },
-                Some(_) = connections.join_next(), if !connections.is_empty() => {}
+                Some(arrival) = arrivals.recv() => serving.arrival(arrival),
+                Some(_) = serving.connections.join_next(), if !serving.connections.is_empty() => {}
             }
         }
-        drop((listener, socket));
+        accepting.abort_all();
+        while accepting.join_next().await.is_some() {}
+        reloading.abort();
+        drop((private, socket));
         let _ = stop.send(true);
+        let Serving { graceful, connections, api, .. } = serving;
         drain(graceful, connections).await;
-        drop(service);
+        drop(api);
         // Handlers commit what they finished and record `.stopped` while the store is open.
         #[cfg(feature = "processor")]
         let _ = tokio::task::spawn_blocking(move || drop(processor)).await;
@@ -247,7 +317,7 @@ impl Server {
             .enable_all()
             .build()?;
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let report = self.report.clone();
+        let (report, listening, fingerprint) = (self.report.clone(), self.listening(), self.fingerprint());
         let thread = std::thread::Builder::new().name("xs-server".into()).spawn(move || {
             let run = self.run(async {
                 let _ = stopped.await;
@@ -256,7 +326,32 @@ impl Server {
                 tracing::error!(error = %e, "server failed");
             }
         })?;
-        Ok(ServerHandle { stop: Some(stop), thread: Some(thread), report })
+        Ok(ServerHandle { stop: Some(stop), thread: Some(thread), report, listening, fingerprint })
+    }
+}
+
+/// How many accepted connections may wait for the accept loop.
+const ARRIVALS: usize = 64;
+
+/// The `https://` listeners' certificate, when there are any.
+fn certificate(options: &ServeOptions, store: &std::path::Path, extra: &[Bound]) -> Result<Option<tls::Served>> {
+    let https: Vec<&Listen> = extra.iter().map(|b| &b.listen).filter(|l| matches!(l, Listen::Https { .. })).collect();
+    let Some(first) = https.first() else { return Ok(None) };
+    let Some(source) = &options.tls else {
+        let reason = format!("{first} needs a certificate: give one (--cert and --key) or ask for --self-signed");
+        return Err(StoreError::Tls { reason });
+    };
+    let hosts: Vec<&str> = options.listen.iter().filter_map(|l| l.host_port()).map(|(host, _)| host).collect();
+    tls::serve(source, store, &hosts).map(Some)
+}
+
+/// Re-reads the token file now and then: another process may rotate it.
+async fn reload(keys: Arc<Keys>) {
+    let mut tick = tokio::time::interval(token::RELOAD);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        keys.reload();
     }
 }
 
@@ -286,6 +381,8 @@ pub struct ServerHandle {
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<JoinHandle<()>>,
     report: Option<Report>,
+    listening: Vec<Listen>,
+    fingerprint: Option<String>,
 }
 
 impl ServerHandle {
@@ -295,6 +392,16 @@ impl ServerHandle {
     /// [`Processor::states`]: crate::processor::Processor::states
     pub fn processor_states(&self) -> Vec<ScriptState> {
         self.report.as_ref().map(|report| report()).unwrap_or_default()
+    }
+
+    /// As [`Server::listening`]: the other listeners, with real ports.
+    pub fn listening(&self) -> &[Listen] {
+        &self.listening
+    }
+
+    /// As [`Server::fingerprint`].
+    pub fn fingerprint(&self) -> Option<&str> {
+        self.fingerprint.as_deref()
     }
 
     /// Shuts the server down (as [`Server::run`] does) and waits for it.
@@ -318,131 +425,9 @@ impl Drop for ServerHandle {
     }
 }
 
-/// The HTTP/1.1 settings every connection is served with.
-fn http(options: &ServeOptions) -> http1::Builder {
-    let mut http = http1::Builder::new();
-    http.timer(TokioTimer::new())
-        .header_read_timeout(options.header_timeout)
-        .max_header_size(options.max_header.max(MIN_HEAD));
-    http
-}
-
-/// The smallest head limit used: hyper's smallest read buffer.
-const MIN_HEAD: usize = 8 * 1024;
-
-/// An admitted connection and what serves it.
-struct Connection {
-    stream: UnixStream,
-    /// Its place among [`ServeOptions::max_connections`], freed when it ends.
-    slot: OwnedSemaphorePermit,
-    service: Api,
-}
-
-fn accept(
-    http: &http1::Builder,
-    graceful: &GracefulShutdown,
-    connections: &mut JoinSet<()>,
-    connection: Connection,
-    options: &ServeOptions,
-) {
-    let Connection { stream, slot, service } = connection;
-    // A second descriptor of the socket, to answer 408 once hyper has given
-    // up on a late head (hyper closes without a word, and drops its stream).
-    let spare = rustix::io::dup(&stream).map(std::os::unix::net::UnixStream::from);
-    let asking = Arc::new(AtomicBool::new(false));
-    let io = TokioIo::new(Watched { stream, asking: asking.clone() });
-    let connection = http.serve_connection(io, service_fn(move |request| service.clone().handle(request)));
-    let connection = graceful.watch(connection);
-    let (timeout, max_header) = (options.header_timeout, options.max_header);
-    connections.spawn(async move {
-        match connection.await {
-            Ok(()) => {}
-            // Idle past the timeout with no request begun: closed silently.
-            Err(e) if e.is_timeout() && !asking.load(Ordering::Relaxed) => {}
-            Err(e) if e.is_timeout() => {
-                tracing::warn!("a client did not send its request head within {timeout:?}: answered 408");
-                if let Ok(spare) = spare {
-                    answer_late_head(&spare);
-                }
-            }
-            Err(e) if e.is_parse_too_large() => {
-                tracing::warn!("a request head over {max_header} bytes or 100 headers: answered 431");
-            }
-            Err(e) => tracing::debug!(error = %e, "connection ended with an error"),
-        }
-        drop(slot);
-    });
-}
-
-/// Writes a 408 on a connection hyper has left (best effort: the socket is
-/// non-blocking, and a client that stalled has room for a few bytes).
-fn answer_late_head(mut stream: &std::os::unix::net::UnixStream) {
-    let response = refusal_response(StatusCode::REQUEST_TIMEOUT, "the request head took too long\n");
-    let _ = std::io::Write::write_all(&mut stream, response.as_bytes());
-    let _ = stream.shutdown(std::net::Shutdown::Both);
-}
-
-/// A connection's stream that tells whether the client has begun a request
-/// since the last answer: bytes came in since bytes last went out. hyper's
-/// head timeout fails an idle connection as it fails a slow head; only the
-/// slow head is owed a 408.
-struct Watched {
-    stream: UnixStream,
-    asking: Arc<AtomicBool>,
-}
-
-impl AsyncRead for Watched {
-    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
-        let before = buf.filled().len();
-        let polled = Pin::new(&mut self.stream).poll_read(cx, buf);
-        if buf.filled().len() > before {
-            self.asking.store(true, Ordering::Relaxed);
-        }
-        polled
-    }
-}
-
-impl AsyncWrite for Watched {
-    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        let polled = Pin::new(&mut self.stream).poll_write(cx, buf);
-        self.answered(&polled);
-        polled
-    }
-
-    fn poll_write_vectored(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        let polled = Pin::new(&mut self.stream).poll_write_vectored(cx, bufs);
-        self.answered(&polled);
-        polled
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        self.stream.is_write_vectored()
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.stream).poll_flush(cx)
-    }
-
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.stream).poll_shutdown(cx)
-    }
-}
-
-impl Watched {
-    fn answered(&self, polled: &Poll<io::Result<usize>>) {
-        if matches!(polled, Poll::Ready(Ok(n)) if *n > 0) {
-            self.asking.store(false, Ordering::Relaxed);
-        }
-    }
-}
-
 /// An accept error (out of descriptors, mostly): log it and give the
 /// system a moment instead of spinning.
-async fn backoff(e: std::io::Error) {
+pub(crate) async fn backoff(e: std::io::Error) {
     tracing::warn!(error = %e, "accept failed");
     tokio::time::sleep(Duration::from_millis(50)).await;
 }

@@ -47,6 +47,8 @@ pub(crate) enum Route {
     Version,
     /// `GET /processor`: every handler's and generator's state, as JSON.
     Processor,
+    /// `POST /token/rotate`: a new token (served on the private socket only).
+    TokenRotate,
 }
 
 /// Why a request has no route.
@@ -82,6 +84,7 @@ pub(crate) fn route(parts: &Parts) -> Result<Route, Reject> {
         (&Method::GET, "/last") => last(None, &params, with_timestamp),
         (&Method::POST, "/cas") => Ok(Route::CasPost),
         (&Method::POST, "/import") => Ok(Route::Import(scripts(&params)?)),
+        (&Method::POST, "/token/rotate") => Ok(Route::TokenRotate),
         (&Method::GET, p) if p.starts_with("/last/") => last(Some(segment(p, "/last/")?), &params, with_timestamp),
         (&Method::GET, p) if p.starts_with("/cas/") => Ok(Route::CasGet(hash(&segment(p, "/cas/")?)?)),
         (&Method::POST, p) if p.starts_with("/append/") => {
@@ -196,6 +199,7 @@ mod tests {
         assert!(matches!(parse(Method::GET, &format!("/{}", scru128::new())), Ok(Route::Get { .. })));
         assert!(matches!(parse(Method::PUT, "/"), Err(Reject::NotFound)));
         assert!(matches!(parse(Method::GET, "/processor"), Ok(Route::Processor)));
+        assert!(matches!(parse(Method::POST, "/token/rotate"), Ok(Route::TokenRotate)));
         assert!(matches!(parse(Method::POST, "/import"), Ok(Route::Import(Scripts::Inert))));
         assert!(matches!(parse(Method::POST, "/import?with_scripts=true"), Ok(Route::Import(Scripts::Run))));
     }

@@ -15,7 +15,7 @@ use std::{
     fs,
     io::{self, ErrorKind},
     os::unix::{
-        fs::{DirBuilderExt, MetadataExt, PermissionsExt},
+        fs::{DirBuilderExt, FileTypeExt, MetadataExt, PermissionsExt},
         net::{UnixListener, UnixStream},
     },
     path::{Path, PathBuf},
@@ -62,6 +62,27 @@ pub(crate) fn bind(path: &Path) -> io::Result<(UnixListener, SocketFile)> {
     Ok((listener, SocketFile { path: path.to_path_buf(), identity: (meta.dev(), meta.ino()) }))
 }
 
+/// Binds another socket path (a `unix://` listener), with the umask's
+/// mode: requests on it must present the store's token, so its reach is
+/// the user's choice. A stale socket file there is replaced; a live one,
+/// or any other kind of file, is left alone.
+///
+/// # Errors
+///
+/// `AddrInUse` when a server answers on `path`; io errors otherwise.
+pub(crate) fn bind_shared(path: &Path) -> io::Result<(UnixListener, SocketFile)> {
+    if answers(path) {
+        let message = format!("a server already answers on {}", path.display());
+        return Err(io::Error::new(ErrorKind::AddrInUse, message));
+    }
+    if fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_socket()) {
+        fs::remove_file(path)?;
+    }
+    let listener = UnixListener::bind(path)?;
+    let meta = fs::symlink_metadata(path)?;
+    Ok((listener, SocketFile { path: path.to_path_buf(), identity: (meta.dev(), meta.ino()) }))
+}
+
 /// Creates `<store>/.sock-<pid>-<n>` with mode 0700 (a fresh name each time:
 /// `create` fails rather than reuse a directory someone else made).
 fn private_dir(store: &Path) -> io::Result<PathBuf> {
@@ -99,6 +120,13 @@ fn remove_leftovers(store: &Path) {
             Ok(()) => tracing::debug!(leftover = %path.display(), "removed a leftover of an earlier bind"),
             Err(e) => tracing::warn!(leftover = %path.display(), error = %e, "could not remove a leftover socket"),
         }
+    }
+}
+
+impl SocketFile {
+    /// The socket's path.
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
     }
 }
 

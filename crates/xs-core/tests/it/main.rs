@@ -17,6 +17,7 @@ mod ids;
 mod import;
 mod import_trust;
 mod lifecycle;
+mod listen;
 mod permissions;
 mod processor;
 mod read;
