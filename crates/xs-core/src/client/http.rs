@@ -130,9 +130,7 @@ impl Http {
 
 /// The io errors of a connection that was never made.
 fn unreachable(kind: io::ErrorKind) -> bool {
-    use io::ErrorKind::{
-        AddrNotAvailable, ConnectionRefused, HostUnreachable, NetworkUnreachable, NotFound, TimedOut,
-    };
+    use io::ErrorKind::{AddrNotAvailable, ConnectionRefused, HostUnreachable, NetworkUnreachable, NotFound, TimedOut};
     matches!(kind, ConnectionRefused | NotFound | AddrNotAvailable | HostUnreachable | NetworkUnreachable | TimedOut)
 }
 

@@ -62,7 +62,8 @@ impl Remote {
     /// [`StoreError::InvalidRemote`] for another scheme, a path, or no host.
     pub fn new(url: &str) -> Result<Remote> {
         let invalid = |reason: &str| StoreError::InvalidRemote { given: redact(url), reason: reason.into() };
-        let (scheme, rest) = url.split_once("://").ok_or_else(|| invalid("expected http://host:port or https://host:port"))?;
+        let (scheme, rest) =
+            url.split_once("://").ok_or_else(|| invalid("expected http://host:port or https://host:port"))?;
         let scheme = scheme.to_ascii_lowercase();
         if scheme != "http" && scheme != "https" {
             return Err(invalid("the scheme must be http or https"));

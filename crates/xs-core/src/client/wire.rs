@@ -91,7 +91,8 @@ fn handshake(
 ) -> Result<StreamOwned<ClientConnection, TcpStream>, ureq::Error> {
     let host = details.uri.host().unwrap_or_default();
     let host = host.trim_start_matches('[').trim_end_matches(']');
-    let name = ServerName::try_from(host.to_string()).map_err(|_| ureq::Error::Tls("the host is not a valid TLS name"))?;
+    let name =
+        ServerName::try_from(host.to_string()).map_err(|_| ureq::Error::Tls("the host is not a valid TLS name"))?;
     let mut stream = StreamOwned::new(ClientConnection::new(config, name)?, tcp);
     stream.sock.set_read_timeout(Some(timeout))?;
     stream.sock.set_write_timeout(Some(timeout))?;

@@ -86,7 +86,10 @@ fn a_remote_client_speaks_every_operation() {
 fn remote_errors_are_the_stores() {
     let served = tcp();
     let client = served.client();
-    assert!(matches!(client.append(Frame::builder("a..b").build(), std::io::empty()), Err(StoreError::InvalidTopic { .. })));
+    assert!(matches!(
+        client.append(Frame::builder("a..b").build(), std::io::empty()),
+        Err(StoreError::InvalidTopic { .. })
+    ));
     assert!(matches!(client.remove(&xs_core::id::Scru128Id::from_u128(1)), Err(StoreError::NotFound(_))));
     let missing: xs_core::hash::Integrity = "sha256-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=".parse().unwrap();
     assert!(matches!(client.cas_read(&missing), Err(StoreError::HashNotFound(_))));
@@ -207,7 +210,10 @@ fn tls_trusts_the_pinned_fingerprint_or_the_ca_file_and_nothing_else() {
     let err = Client::remote(remote().trust(Trust::Fingerprint(wrong))).unwrap().version().unwrap_err();
     assert!(matches!(&err, StoreError::Untrusted { reason, .. } if reason.contains("not the pinned")), "{err:?}");
     let err = Client::remote(remote()).unwrap().version().unwrap_err();
-    assert!(matches!(err, StoreError::Untrusted { .. }), "a self-signed certificate is not in the system's roots: {err:?}");
+    assert!(
+        matches!(err, StoreError::Untrusted { .. }),
+        "a self-signed certificate is not in the system's roots: {err:?}"
+    );
     let plain = Client::remote(Remote::new(&served.url.replacen("https", "http", 1)).unwrap().token(&served.token));
     assert!(plain.unwrap().version().is_err(), "plain HTTP to a TLS listener does not work");
 }
