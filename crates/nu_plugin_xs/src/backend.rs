@@ -1,6 +1,7 @@
 //! The plugin's handle on a store, over [`xs_core::connection::Connection`]: this
 //! process owns the store (opened it and serves `<store>/sock`) or is a
-//! client of the process that does, and takes over when that one goes.
+//! client of the process that does, and takes over when that one goes; or
+//! the store is remote (`http(s)://`), and this process is only ever its client.
 //!
 //! The commands see only [`Backend`], so what the plugin asks of xs-core is
 //! listed in this one file.
@@ -9,6 +10,7 @@ use std::{io::Read, path::Path};
 
 use xs_core::{
     Frame, ReadOptions, Result,
+    client::Remote,
     connection::{Connection, Subscription},
     hash::Integrity,
     id::Scru128Id,
@@ -49,6 +51,20 @@ impl Backend {
         Ok(Backend { connection: Connection::open_with(path, options)? })
     }
 
+    /// A client of the store served at `remote`; nothing is contacted yet.
+    ///
+    /// # Errors
+    ///
+    /// As [`Connection::remote`].
+    pub fn remote(remote: Remote) -> Result<Backend> {
+        Ok(Backend { connection: Connection::remote(remote)? })
+    }
+
+    /// True for a store served at a URL.
+    pub fn is_remote(&self) -> bool {
+        self.connection.is_remote()
+    }
+
     /// The connection itself, for the xs-core calls that take one
     /// (`xs_core::dump`).
     pub fn connection(&self) -> &Connection {
@@ -78,9 +94,12 @@ impl Backend {
         self.connection.owner_pid()
     }
 
-    /// The store's directory.
-    pub fn path(&self) -> &Path {
-        self.connection.path()
+    /// The store's directory, or its URL.
+    pub fn location(&self) -> String {
+        match self.connection.path() {
+            Some(path) => path.display().to_string(),
+            None => self.connection.url().unwrap_or_default(),
+        }
     }
 
     /// Appends `frame` with `payload` as its content (empty: no hash).

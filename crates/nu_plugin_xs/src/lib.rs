@@ -21,7 +21,6 @@ mod watch;
 
 use std::{
     collections::HashMap,
-    path::PathBuf,
     sync::{
         Mutex,
         atomic::{AtomicBool, Ordering},
@@ -30,13 +29,14 @@ use std::{
 
 pub use backend::{Backend, Role};
 pub use consumer::serve;
+use location::Place;
 use nu_plugin::{EngineInterface, EvaluatedCall, Plugin, PluginCommand};
 use nu_protocol::{LabeledError, Spanned};
 
 /// The plugin: its commands, and the stores it has connected to.
 #[derive(Default)]
 pub struct XsPlugin {
-    backends: Mutex<HashMap<PathBuf, Backend>>,
+    backends: Mutex<HashMap<Place, Backend>>,
     /// Set once this process owns a store and told the engine to keep it alive.
     kept_alive: AtomicBool,
 }
@@ -63,23 +63,27 @@ impl XsPlugin {
     /// The store cannot be opened (not a directory, not writable, locked),
     /// labeled at `--store` when it was given.
     pub fn backend(&self, engine: &EngineInterface, call: &EvaluatedCall) -> Result<Backend, LabeledError> {
-        let path = location::store_path(engine, call)?;
-        let backend = self.connect(&path)?;
+        let place = location::store_place(engine, call)?;
+        let backend = self.connect(&place)?;
         if backend.role() == Role::Owner && !self.kept_alive.swap(true, Ordering::SeqCst) {
             engine.set_gc_disabled(true)?;
         }
         Ok(backend)
     }
 
-    /// The cached backend for `path`, or a new one. Opening happens under
+    /// The cached backend for `place`, or a new one. Opening happens under
     /// the lock, so concurrent calls on one store share one connection.
-    fn connect(&self, path: &Spanned<PathBuf>) -> Result<Backend, LabeledError> {
+    fn connect(&self, place: &Spanned<Place>) -> Result<Backend, LabeledError> {
         let mut backends = self.backends.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let Some(backend) = backends.get(&path.item) {
+        if let Some(backend) = backends.get(&place.item) {
             return Ok(backend.clone());
         }
-        let backend = Backend::open(&path.item).map_err(|e| error::opening(e, &path.item, path.span))?;
-        backends.insert(path.item.clone(), backend.clone());
+        let backend = match &place.item {
+            Place::Dir(path) => Backend::open(path).map_err(|e| error::opening(e, path, place.span))?,
+            Place::Url(url) => Backend::remote(url.remote(place.span)?)
+                .map_err(|e| error::opening(e, std::path::Path::new(&url.url), place.span))?,
+        };
+        backends.insert(place.item.clone(), backend.clone());
         Ok(backend)
     }
 }

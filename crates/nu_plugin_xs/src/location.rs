@@ -1,31 +1,107 @@
 //! Which store a command works on.
 //!
-//! In order: `--store <path>`, `$env.XS_STORE`, the plugin config
+//! In order: `--store <path or url>`, `$env.XS_STORE`, the plugin config
 //! (`$env.config.plugins.xs.store`), then the platform data dir
 //! (`$XDG_DATA_HOME/xs`, else `~/.local/share/xs`). Environment and
 //! current directory are the user's, asked of the engine: the plugin
 //! process's own are not the shell's. A relative path resolves against the
 //! user's current directory.
+//!
+//! A store given as `http://host:port` or `https://host:port` is remote:
+//! its token comes from `--token`, `$env.XS_TOKEN`, or the config's
+//! `token`; an `https://` store's certificate is checked against the
+//! system's roots, or the PEM file in `$env.XS_CA` (config `ca`), or the
+//! SHA-256 fingerprint in `$env.XS_FINGERPRINT` (config `fingerprint`).
 
 use std::path::{Component, Path, PathBuf};
 
 use nu_plugin::{EngineInterface, EvaluatedCall};
 use nu_protocol::{LabeledError, Span, Spanned, Value};
+use xs_core::client::{Remote, Trust};
 
-use crate::error::invalid;
+use crate::error::{at, invalid};
 
-/// The store path for `call`, with the span to blame when it is unusable
-/// (the `--store` value, or the command when the path came from elsewhere).
+/// Where a command's store is.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Place {
+    /// A directory on this machine.
+    Dir(PathBuf),
+    /// A store served at a URL.
+    Url(Url),
+}
+
+/// A remote store and what it takes to reach it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Url {
+    pub url: String,
+    pub token: Option<String>,
+    pub ca: Option<PathBuf>,
+    pub fingerprint: Option<String>,
+}
+
+impl Url {
+    /// The xs-core description of this store, its trust chosen: a pinned
+    /// fingerprint, else a CA file, else the system's roots.
+    ///
+    /// # Errors
+    ///
+    /// An invalid URL or fingerprint, labeled at `span`.
+    pub fn remote(&self, span: Span) -> Result<Remote, LabeledError> {
+        let mut remote = Remote::new(&self.url).map_err(at(span))?;
+        if let Some(token) = &self.token {
+            remote = remote.token(token);
+        }
+        let trust = match (&self.fingerprint, &self.ca) {
+            (Some(pin), _) => Trust::Fingerprint(pin.parse().map_err(at(span))?),
+            (None, Some(ca)) => Trust::Ca(ca.clone()),
+            (None, None) => Trust::System,
+        };
+        Ok(remote.trust(trust))
+    }
+}
+
+/// The store for `call`, with the span to blame when it is unusable
+/// (the `--store` value, or the command when it came from elsewhere).
 ///
 /// # Errors
 ///
 /// When the engine cannot be asked, or no home directory is known.
-pub fn store_path(engine: &EngineInterface, call: &EvaluatedCall) -> Result<Spanned<PathBuf>, LabeledError> {
+pub fn store_place(engine: &EngineInterface, call: &EvaluatedCall) -> Result<Spanned<Place>, LabeledError> {
     let (raw, span) = match call.get_flag::<Spanned<String>>("store")? {
         Some(flag) => (flag.item, flag.span),
         None => (configured(engine, call.head)?.to_string_lossy().into_owned(), call.head),
     };
-    Ok(Spanned { item: user_path(engine, &raw)?, span })
+    let item = match url(&raw) {
+        Some(url) => Place::Url(remote(engine, call, url)?),
+        None => Place::Dir(user_path(engine, &raw)?),
+    };
+    Ok(Spanned { item, span })
+}
+
+/// `raw` as a store URL, if it is one. Nushell expands an unquoted
+/// `--store http://h:1` as a path, which collapses `//` to `/`: that
+/// spelling is taken back.
+fn url(raw: &str) -> Option<String> {
+    if Remote::is_url(raw) {
+        return Some(raw.to_string());
+    }
+    let (scheme, rest) = raw.split_once(":/")?;
+    let scheme = scheme.to_ascii_lowercase();
+    (matches!(scheme.as_str(), "http" | "https") && !rest.starts_with('/')).then(|| format!("{scheme}://{rest}"))
+}
+
+/// `url` with its token and trust, from the flag, the environment or the config.
+fn remote(engine: &EngineInterface, call: &EvaluatedCall, url: String) -> Result<Url, LabeledError> {
+    let config = engine.get_plugin_config()?;
+    let setting = |env: &str, key: &str| -> Result<Option<String>, LabeledError> {
+        Ok(env_string(engine, env)?.or_else(|| config.as_ref().and_then(|c| config_key(c, key))))
+    };
+    let token = match call.get_flag::<String>("token")? {
+        Some(token) => Some(token),
+        None => setting("XS_TOKEN", "token")?,
+    };
+    let ca = setting("XS_CA", "ca")?.map(|ca| user_path(engine, &ca)).transpose()?;
+    Ok(Url { url, token, ca, fingerprint: setting("XS_FINGERPRINT", "fingerprint")? })
 }
 
 /// `raw`, a path the user typed, made absolute against their directory.
@@ -61,7 +137,14 @@ fn configured(engine: &EngineInterface, head: Span) -> Result<PathBuf, LabeledEr
 fn config_store(config: &Value) -> Option<String> {
     match config {
         Value::String { val, .. } => Some(val.clone()),
-        Value::Record { val, .. } => val.get("store").and_then(|v| v.as_str().ok()).map(String::from),
+        _ => config_key(config, "store"),
+    }
+}
+
+/// The string at `key` of the plugin's config record.
+fn config_key(config: &Value, key: &str) -> Option<String> {
+    match config {
+        Value::Record { val, .. } => val.get(key).and_then(|v| v.as_str().ok()).map(String::from),
         _ => None,
     }
 }
@@ -112,6 +195,14 @@ mod tests {
         assert_eq!(expand_tilde("~/s", Some("/home/u")), PathBuf::from("/home/u/s"));
         assert_eq!(expand_tilde("~", Some("/home/u")), PathBuf::from("/home/u"));
         assert_eq!(expand_tilde("~x/s", Some("/home/u")), PathBuf::from("~x/s"));
+    }
+
+    #[test]
+    fn urls_are_remote_stores_even_when_expanded_as_paths() {
+        assert_eq!(url("http://h:1"), Some("http://h:1".into()));
+        assert_eq!(url("https:/h:1"), Some("https://h:1".into()));
+        assert_eq!(url("/srv/store"), None);
+        assert_eq!(url("http:rel"), None);
     }
 
     #[test]

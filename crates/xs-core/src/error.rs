@@ -130,6 +130,38 @@ pub enum StoreError {
         /// Nushell's formatted message, naming the line at fault.
         message: String,
     },
+    /// A remote store (`http(s)://host:port`) that could not be reached:
+    /// the request was not served. A remote store is never taken over.
+    #[error("cannot reach the store at {url}: {reason}; check that its owner serves that address")]
+    Unreachable {
+        /// The store's URL.
+        url: String,
+        /// What failed (refused, timed out, unknown host).
+        reason: String,
+    },
+    /// A remote store answered 401: the token is wrong or missing.
+    #[error("unauthorized: wrong or missing token for the store at {url}")]
+    Unauthorized {
+        /// The store's URL.
+        url: String,
+    },
+    /// A remote store whose TLS certificate the client does not trust
+    /// (not signed by a trusted root, or not the pinned fingerprint).
+    #[error("the store at {url} is not trusted: {reason}")]
+    Untrusted {
+        /// The store's URL.
+        url: String,
+        /// Why its certificate was refused.
+        reason: String,
+    },
+    /// A remote store's address or TLS setting that cannot be used.
+    #[error("invalid remote store setting {given:?}: {reason}")]
+    InvalidRemote {
+        /// What was given (a URL, a fingerprint, a CA file).
+        given: String,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// The store handed out the largest id there is: nothing more can be
     /// appended to it.
     #[error("the store has used up its id space; export its frames and import them into a new store")]
@@ -204,6 +236,7 @@ impl StoreError {
                 | Self::InvalidHash { .. }
                 | Self::InvalidMeta { .. }
                 | Self::NotImportable { .. }
+                | Self::InvalidRemote { .. }
                 | Self::InvalidListen { .. }
                 | Self::NoAuthExposed { .. }
         ) || matches!(self, Self::Remote { status, .. } if (400..500).contains(status))

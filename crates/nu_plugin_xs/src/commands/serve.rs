@@ -51,11 +51,19 @@ impl PluginCommand for Serve {
     ) -> Result<PipelineData, LabeledError> {
         trace::init(Trace::stderr()).map_err(error::at(call.head))?;
         let backend = plugin.backend(engine, call)?;
+        if backend.is_remote() {
+            return Err(error::invalid(
+                format!("{} is a remote store: xs serve owns a store directory on this machine", backend.location()),
+                "not a local store",
+                call.head,
+            )
+            .with_help("run xs serve on the machine that holds the store, with --store <dir>"));
+        }
         if backend.role() == Role::Client {
             let owner = backend.owner_pid().map_err(error::at(call.head))?;
             let owner = owner.map_or_else(|| "another process".to_string(), |pid| format!("process {pid}"));
             return Err(error::invalid(
-                format!("{} is already served by {owner}", backend.path().display()),
+                format!("{} is already served by {owner}", backend.location()),
                 "not the owner",
                 call.head,
             )

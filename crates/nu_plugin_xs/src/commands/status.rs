@@ -63,7 +63,7 @@ impl PluginCommand for Status {
         let fail = error::at(span);
         let frames = count(backend.read(ReadOptions::default()).map_err(&fail)?).map_err(&fail)?;
         let mut record = Record::new();
-        record.push("store", Value::string(backend.path().to_string_lossy(), span));
+        record.push("store", Value::string(backend.location(), span));
         record.push("role", Value::string(backend::role_name(backend.role()), span));
         let pid = backend.owner_pid().map_err(&fail)?;
         record.push("owner_pid", pid.map_or(Value::nothing(span), |p| Value::int(i64::from(p), span)));

@@ -3,6 +3,12 @@
 //! Every `nu` runs as `nu -n --plugins '[<plugin>]' -c <script>` with
 //! `$env.XS_STORE` pointing at the test's store, and is killed (failing the
 //! test) if it outlives its deadline. Results are read through `to json`.
+//!
+//! A [`Shell`] is local ([`Shell::new`]: the store is a directory, and the
+//! first `nu` to use it owns it) or remote ([`Shell::tcp`]: this test
+//! process owns the store and serves it on `tcp://127.0.0.1:<free port>`,
+//! and every `nu` gets `XS_STORE=http://127.0.0.1:<port>` and `XS_TOKEN`).
+//! `both_ways!` defines a test once and runs it both ways.
 
 use std::{
     io::{BufRead, BufReader, Read},
@@ -30,15 +36,97 @@ pub fn nu() -> PathBuf {
     PathBuf::from(String::from_utf8(out.stdout).expect("a utf-8 path").trim())
 }
 
+/// Defines a test that runs twice: `<name>::local` on a local store and
+/// `<name>::tcp` on a remote one ([`Shell::tcp`]). The body gets the
+/// shell as `shell`.
+macro_rules! both_ways {
+    ($(#[doc = $doc:expr])* fn $name:ident($shell:ident) $body:block) => {
+        $(#[doc = $doc])*
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            fn body($shell: $crate::common::Shell) $body
+
+            #[test]
+            fn local() {
+                body($crate::common::Shell::new());
+            }
+
+            #[test]
+            fn tcp() {
+                body($crate::common::Shell::tcp());
+            }
+        }
+    };
+}
+
 /// A scratch directory with a store in it, and the means to run `nu` on it.
 pub struct Shell {
     pub dir: tempfile::TempDir,
     nu: PathBuf,
+    /// The owner of a remote store, in this process.
+    remote: Option<Remote>,
+}
+
+/// A store served over TCP by this test process.
+struct Remote {
+    url: String,
+    token: String,
+    server: Option<xs_core::server::ServerHandle>,
+}
+
+/// Owns the store in `dir` and serves it on `listen`; returns its URL.
+fn serve(dir: &Path, listen: &str) -> (xs_core::server::ServerHandle, String) {
+    let store = xs_core::Store::new(dir).unwrap();
+    let listen = listen.parse().unwrap();
+    let options = xs_core::server::ServeOptions::builder().listen(vec![listen]).max_body(1 << 40).build();
+    let server = xs_core::server::Server::bind(store, options).unwrap().spawn().unwrap();
+    let url = server.listening().iter().find_map(|l| l.url()).expect("the TCP listener's URL");
+    (server, url)
 }
 
 impl Shell {
+    /// A shell whose `nu`s use a store directory (the first owns it).
     pub fn new() -> Shell {
-        Shell { dir: tempfile::tempdir().unwrap(), nu: nu() }
+        Shell { dir: tempfile::tempdir().unwrap(), nu: nu(), remote: None }
+    }
+
+    /// A shell whose `nu`s use the store as a remote one: this process
+    /// owns it and serves it on `tcp://127.0.0.1:<free port>`, and every
+    /// `nu` gets its URL in `XS_STORE` and its token in `XS_TOKEN`.
+    pub fn tcp() -> Shell {
+        let mut shell = Shell::new();
+        let (server, url) = serve(&shell.store(), "tcp://127.0.0.1:0");
+        let token = xs_core::server::token::load_or_create(&shell.store()).unwrap();
+        shell.remote = Some(Remote { url, token, server: Some(server) });
+        shell
+    }
+
+    /// The remote store's URL, for a [`Shell::tcp`].
+    pub fn url(&self) -> Option<&str> {
+        self.remote.as_ref().map(|r| r.url.as_str())
+    }
+
+    /// The remote store's token, for a [`Shell::tcp`].
+    pub fn token(&self) -> Option<&str> {
+        self.remote.as_ref().map(|r| r.token.as_str())
+    }
+
+    /// Stops the remote store's owner, runs `offline` on the store while
+    /// nobody serves it, and serves it again on the same port.
+    pub fn restart_owner(&mut self, offline: impl FnOnce(&xs_core::Store)) {
+        let dir = self.store();
+        let remote = self.remote.as_mut().expect("a Shell::tcp");
+        drop(remote.server.take());
+        let store = xs_core::Store::new(&dir).unwrap();
+        offline(&store);
+        store.close();
+        drop(store);
+        let port = remote.url.rsplit(':').next().unwrap();
+        let (server, url) = serve(&dir, &format!("tcp://127.0.0.1:{port}"));
+        assert_eq!(url, remote.url);
+        remote.server = Some(server);
     }
 
     /// The store every `nu` of this shell uses.
@@ -67,10 +155,14 @@ impl Shell {
             .args(["-n", "--plugins", &format!("[{plugin}]")])
             .args(args)
             .env("XS_STORE", self.store())
+            .env_remove("XS_TOKEN")
             .current_dir(self.dir.path())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
+        if let Some(remote) = &self.remote {
+            command.env("XS_STORE", &remote.url).env("XS_TOKEN", &remote.token);
+        }
         command
     }
 
@@ -158,7 +250,8 @@ impl Drop for Background {
 }
 
 /// Runs `scripts/<script>` in a fresh shell within `deadline`; it must
-/// exit cleanly and print `done` (its last check passed).
+/// exit cleanly and print `done` (its last check passed). Local only: the
+/// scripts make their own store directories.
 pub fn run_script(script: &str, done: &str, deadline: Duration) {
     let shell = Shell::new();
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts").join(script);

@@ -15,85 +15,85 @@ use crate::common::{Background, DEADLINE, Shell};
 const PRINT: &str = "each {|f| print ($f | to json -r); $f }";
 const WAIT: Duration = Duration::from_secs(20);
 
-#[test]
-fn first_3_ends_once_three_frames_exist() {
-    let shell = Shell::new();
-    shell.json("1..3 | each { xs append x } | length");
-    assert_eq!(shell.json("xs cat -f | first 3 | get topic"), json!(["x", "x", "x"]));
+both_ways! {
+    fn first_3_ends_once_three_frames_exist(shell) {
+        shell.json("1..3 | each { xs append x } | length");
+        assert_eq!(shell.json("xs cat -f | first 3 | get topic"), json!(["x", "x", "x"]));
+    }
 }
 
-#[test]
-fn sees_appends_from_another_nu_then_first_ends_it() {
-    let shell = Shell::new();
-    let mut follower = shell.spawn(&format!("xs cat -f | {PRINT} | first 3 | ignore"));
-    assert_eq!(follower.json_line(WAIT)["topic"], "xs.threshold");
-    let a = shell.json(r#""one" | xs append clip"#);
-    assert_eq!(follower.json_line(WAIT), a);
-    let b = shell.json(r#""two" | xs append clip"#);
-    assert_eq!(follower.json_line(WAIT), b);
-    assert!(follower.wait(DEADLINE).status.success());
+both_ways! {
+    fn sees_appends_from_another_nu_then_first_ends_it(shell) {
+        let mut follower = shell.spawn(&format!("xs cat -f | {PRINT} | first 3 | ignore"));
+        assert_eq!(follower.json_line(WAIT)["topic"], "xs.threshold");
+        let a = shell.json(r#""one" | xs append clip"#);
+        assert_eq!(follower.json_line(WAIT), a);
+        let b = shell.json(r#""two" | xs append clip"#);
+        assert_eq!(follower.json_line(WAIT), b);
+        assert!(follower.wait(DEADLINE).status.success());
+    }
 }
 
-#[test]
-fn first_ends_a_follow_of_an_empty_store_when_frames_come() {
-    let shell = Shell::new();
-    let mut follower = shell
-        .spawn(&format!("xs cat -f --new -T clip,xs.threshold | {PRINT} | where topic == clip | first 2 | to json -r"));
-    assert_eq!(follower.json_line(WAIT)["topic"], "xs.threshold");
-    shell.json("xs append other");
-    let a = shell.json("xs append clip");
-    let b = shell.json("xs append clip");
-    assert_eq!(follower.json_line(WAIT), a);
-    assert_eq!(follower.json_line(WAIT), b);
-    let out = follower.wait(DEADLINE);
-    assert!(out.status.success());
+both_ways! {
+    fn first_ends_a_follow_of_an_empty_store_when_frames_come(shell) {
+        let mut follower = shell
+            .spawn(&format!("xs cat -f --new -T clip,xs.threshold | {PRINT} | where topic == clip | first 2 | to json -r"));
+        assert_eq!(follower.json_line(WAIT)["topic"], "xs.threshold");
+        shell.json("xs append other");
+        let a = shell.json("xs append clip");
+        let b = shell.json("xs append clip");
+        assert_eq!(follower.json_line(WAIT), a);
+        assert_eq!(follower.json_line(WAIT), b);
+        let out = follower.wait(DEADLINE);
+        assert!(out.status.success());
+    }
 }
 
-#[test]
-fn a_topic_filter_leaves_the_threshold_out() {
-    let shell = Shell::new();
-    shell.json("xs append clip; xs append other; xs append clip");
-    assert_eq!(shell.json("xs cat -f -T clip | first 2 | get topic"), json!(["clip", "clip"]));
-    let topics = shell.json("xs cat -f -T [clip xs.threshold] | first 3 | get topic");
-    assert_eq!(topics, json!(["clip", "clip", "xs.threshold"]));
+both_ways! {
+    fn a_topic_filter_leaves_the_threshold_out(shell) {
+        shell.json("xs append clip; xs append other; xs append clip");
+        assert_eq!(shell.json("xs cat -f -T clip | first 2 | get topic"), json!(["clip", "clip"]));
+        let topics = shell.json("xs cat -f -T [clip xs.threshold] | first 3 | get topic");
+        assert_eq!(topics, json!(["clip", "clip", "xs.threshold"]));
+    }
 }
 
-#[test]
-fn a_limit_ends_a_follow() {
-    let shell = Shell::new();
-    shell.json("1..3 | each { xs append x } | length");
-    assert_eq!(shell.json("xs cat -f --limit 2 | where topic == x | length"), json!(2));
+both_ways! {
+    fn a_limit_ends_a_follow(shell) {
+        shell.json("1..3 | each { xs append x } | length");
+        assert_eq!(shell.json("xs cat -f --limit 2 | where topic == x | length"), json!(2));
+    }
 }
 
-#[test]
-fn pulse_frames_arrive_while_following() {
-    let shell = Shell::new();
-    let pulses = shell.json("xs cat --pulse 50ms | where topic == xs.pulse | first 2 | get topic");
-    assert_eq!(pulses, json!(["xs.pulse", "xs.pulse"]));
+both_ways! {
+    fn pulse_frames_arrive_while_following(shell) {
+        let pulses = shell.json("xs cat --pulse 50ms | where topic == xs.pulse | first 2 | get topic");
+        assert_eq!(pulses, json!(["xs.pulse", "xs.pulse"]));
+    }
 }
 
-#[test]
-fn ctrl_c_stops_an_idle_follow_and_frees_the_store() {
-    let shell = Shell::new();
-    let mut follower = shell.spawn(&format!("xs cat -f | {PRINT}"));
-    assert_eq!(follower.json_line(WAIT)["topic"], "xs.threshold");
-    let pid = follower.pid().to_string();
-    assert!(Command::new("kill").args(["-INT", &pid]).status().unwrap().success());
-    let out = follower.wait(Duration::from_secs(10));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("interrupted"), "{out:?}");
-    // The owner is gone: the next shell takes the store over.
-    assert_eq!(shell.json("xs append after | get topic"), json!("after"));
+both_ways! {
+    fn ctrl_c_stops_an_idle_follow_and_frees_the_store(shell) {
+        let mut follower = shell.spawn(&format!("xs cat -f | {PRINT}"));
+        assert_eq!(follower.json_line(WAIT)["topic"], "xs.threshold");
+        let pid = follower.pid().to_string();
+        assert!(Command::new("kill").args(["-INT", &pid]).status().unwrap().success());
+        let out = follower.wait(Duration::from_secs(10));
+        assert!(String::from_utf8_lossy(&out.stderr).contains("interrupted"), "{out:?}");
+        // The owner is gone: the next shell takes the store over.
+        assert_eq!(shell.json("xs append after | get topic"), json!("after"));
+    }
 }
 
-#[test]
-fn last_follow_gives_the_newest_then_new_ones() {
-    let shell = Shell::new();
-    shell.json("xs append clip --meta {n: 1}; xs append clip --meta {n: 2}; xs append other");
-    let mut follower = shell.spawn(&format!("xs last clip -f | {PRINT} | first 2 | ignore"));
-    assert_eq!(follower.json_line(WAIT)["meta"], json!({"n": 2}));
-    shell.json("xs append other; xs append clip --meta {n: 3}");
-    assert_eq!(follower.json_line(WAIT)["meta"], json!({"n": 3}));
-    assert!(follower.wait(DEADLINE).status.success());
+both_ways! {
+    fn last_follow_gives_the_newest_then_new_ones(shell) {
+        shell.json("xs append clip --meta {n: 1}; xs append clip --meta {n: 2}; xs append other");
+        let mut follower = shell.spawn(&format!("xs last clip -f | {PRINT} | first 2 | ignore"));
+        assert_eq!(follower.json_line(WAIT)["meta"], json!({"n": 2}));
+        shell.json("xs append other; xs append clip --meta {n: 3}");
+        assert_eq!(follower.json_line(WAIT)["meta"], json!({"n": 3}));
+        assert!(follower.wait(DEADLINE).status.success());
+    }
 }
 
 /// After a warm-up follow, prints as JSON the plugin's pid, role and
@@ -113,6 +113,7 @@ const ABANDON: &str = r#"
     sleep 1min
 "#;
 
+// Local only: the plugin owns the store here, which a remote store never is.
 #[test]
 fn abandoned_follows_leave_no_thread_in_the_owner() {
     let shell = Shell::new();
@@ -120,6 +121,8 @@ fn abandoned_follows_leave_no_thread_in_the_owner() {
     assert_follows_end(nu, "owner");
 }
 
+// Local only: the owner's open files are counted, and a remote store's
+// owner is this test process, whose files the other tests open and close.
 #[test]
 fn abandoned_follows_leave_no_thread_in_a_client_nor_a_connection_in_the_owner() {
     let shell = Shell::new();

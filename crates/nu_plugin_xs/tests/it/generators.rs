@@ -11,6 +11,7 @@ use crate::common::run_script;
 /// A handful of bounded waits of up to 20 s each.
 const SCRIPT_DEADLINE: Duration = Duration::from_secs(90);
 
+// Local only: the script makes its own store directory.
 #[test]
 fn the_generators_in_handlers_dir_run_through_the_plugin() {
     run_script("test-generators.nu", "generators: ok", SCRIPT_DEADLINE);

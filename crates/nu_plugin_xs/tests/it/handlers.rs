@@ -11,6 +11,7 @@ use crate::common::run_script;
 /// Three handlers, each with up to 20 s to answer.
 const SCRIPT_DEADLINE: Duration = Duration::from_secs(90);
 
+// Local only: the script makes its own store directory.
 #[test]
 fn the_handlers_in_handlers_dir_run_through_the_plugin() {
     run_script("test-handlers.nu", "handlers: ok", SCRIPT_DEADLINE);

@@ -4,6 +4,7 @@ use serde_json::json;
 
 use crate::common::Shell;
 
+// Local only (as the next): no store is used.
 #[test]
 fn ids_are_new_scru128_strings() {
     let shell = Shell::new();
@@ -23,10 +24,10 @@ fn unpack_takes_an_argument_or_input() {
     assert_eq!(millis, json!(1_700_000_000_000u64));
 }
 
-#[test]
-fn pack_reverses_unpack_losslessly() {
-    let shell = Shell::new();
-    let ok = shell
-        .json("1..50 | each { xs id } | append (xs append x).id | all {|i| ($i | xs id unpack | xs id pack) == $i }");
-    assert_eq!(ok, json!(true));
+both_ways! {
+    fn pack_reverses_unpack_losslessly(shell) {
+        let ok = shell
+            .json("1..50 | each { xs id } | append (xs append x).id | all {|i| ($i | xs id unpack | xs id pack) == $i }");
+        assert_eq!(ok, json!(true));
+    }
 }

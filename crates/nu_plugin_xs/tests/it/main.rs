@@ -1,14 +1,18 @@
 //! End-to-end tests of the plugin: the real `nu` 0.115.1 loads the built
 //! `nu_plugin_xs` with `--plugins` and every result is checked through
 //! `to json`. One binary, one module per area (every extra test binary
-//! would relink Nushell's crates).
+//! would relink Nushell's crates). Most tests run twice (`both_ways!`,
+//! in `common.rs`): on a local store, and on a remote one that this test
+//! process serves over TCP.
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code: a panic is a failed test")]
+
+#[macro_use]
+mod common;
 
 mod append;
 mod bad_input;
 mod cas;
 mod cat;
-mod common;
 mod dump;
 mod follow;
 mod generators;
@@ -16,5 +20,6 @@ mod handlers;
 mod id;
 mod last_get_remove;
 mod parity;
+mod remote;
 mod status;
 mod two_shells;

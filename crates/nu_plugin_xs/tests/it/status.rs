@@ -10,6 +10,7 @@ use serde_json::json;
 
 use crate::common::{DEADLINE, Shell};
 
+// Local only: the shell's plugin owns the store (see remote.rs for a remote one's status).
 #[test]
 fn status_of_an_owned_store() {
     let shell = Shell::new();
@@ -21,17 +22,17 @@ fn status_of_an_owned_store() {
     assert_eq!((&status["handlers"], &status["generators"]), (&json!([]), &json!([])));
 }
 
-#[test]
-fn status_lists_handlers_with_their_state() {
-    let shell = Shell::new();
-    // A handler of a topic nobody appends to: it registers, turns active, and stays so.
-    let script = "{run: {|frame, state| {next: $state}}, topics: [never]}";
-    let handlers = shell.json(&format!(
-        "'{script}' | xs append xs.handler.idle.register | ignore; \
-         xs cat -f -T xs.handler.idle.active | first 1 | ignore; (xs status).handlers"
-    ));
-    assert_eq!(handlers.as_array().unwrap().len(), 1, "{handlers}");
-    assert_eq!((&handlers[0]["name"], &handlers[0]["state"]), (&json!("idle"), &json!("active")));
+both_ways! {
+    fn status_lists_handlers_with_their_state(shell) {
+        // A handler of a topic nobody appends to: it registers, turns active, and stays so.
+        let script = "{run: {|frame, state| {next: $state}}, topics: [never]}";
+        let handlers = shell.json(&format!(
+            "'{script}' | xs append xs.handler.idle.register | ignore; \
+             xs cat -f -T xs.handler.idle.active | first 1 | ignore; (xs status).handlers"
+        ));
+        assert_eq!(handlers.as_array().unwrap().len(), 1, "{handlers}");
+        assert_eq!((&handlers[0]["name"], &handlers[0]["state"]), (&json!("idle"), &json!("active")));
+    }
 }
 
 /// The handlers of `xs status`, as (name, state) pairs.
@@ -40,43 +41,44 @@ fn handler_states(shell: &Shell, setup: &str) -> Vec<(String, String)> {
     serde_json::from_value(handlers).unwrap()
 }
 
-#[test]
-fn status_shows_an_imported_inert_handler_as_not_running() {
-    let shell = Shell::new();
-    let script = "{run: {|frame, state| {next: $state}}, topics: [never]}";
-    shell.json(&format!(
-        "$env.XS_STORE = 'src'; '{script}' | xs append xs.handler.imp.register | ignore; \
-         xs cat -f -T xs.handler.imp.active | first 1 | ignore; xs export dump"
-    ));
-    // The dump holds imp's `.active`; imported inert, imp never runs.
-    assert_eq!(handler_states(&shell, "xs import dump | ignore"), [("imp".into(), "inert".into())]);
-    let trusted = handler_states(
-        &shell,
-        "$env.XS_STORE = 'trusted'; xs import dump --with-scripts | ignore; \
-         xs cat -f -T xs.handler.imp.active | first 2 | ignore",
-    );
-    assert_eq!(trusted, [("imp".to_string(), "active".to_string())]);
+both_ways! {
+    fn status_shows_an_imported_inert_handler_as_not_running(shell) {
+        let script = "{run: {|frame, state| {next: $state}}, topics: [never]}";
+        shell.json(&format!(
+            "$env.XS_STORE = 'src'; '{script}' | xs append xs.handler.imp.register | ignore; \
+             xs cat -f -T xs.handler.imp.active | first 1 | ignore; xs export dump"
+        ));
+        // The dump holds imp's `.active`; imported inert, imp never runs.
+        assert_eq!(handler_states(&shell, "xs import dump | ignore"), [("imp".into(), "inert".into())]);
+        let trusted = handler_states(
+            &shell,
+            "$env.XS_STORE = 'trusted'; xs import dump --with-scripts | ignore; \
+             xs cat -f -T xs.handler.imp.active | first 2 | ignore",
+        );
+        assert_eq!(trusted, [("imp".to_string(), "active".to_string())]);
+    }
 }
 
-#[test]
-fn status_shows_failed_and_unregistered_handlers_and_the_error() {
-    let shell = Shell::new();
-    let failing = "{run: {|frame, state| error make {msg: boom}}, topics: [t]}";
-    let idle = "{run: {|frame, state| {next: $state}}, topics: [never]}";
-    let handlers = shell.json(&format!(
-        "'{failing}' | xs append xs.handler.bad.register | ignore; \
-         '{idle}' | xs append xs.handler.idle.register | ignore; \
-         xs cat -f -T xs.handler.idle.active | first 1 | ignore; \
-         xs append t | ignore; xs cat -f -T xs.handler.bad.failed | first 1 | ignore; \
-         xs append xs.handler.idle.unregister | ignore; \
-         xs cat -f -T xs.handler.idle.unregistered | first 1 | ignore; (xs status).handlers"
-    ));
-    assert_eq!((&handlers[0]["name"], &handlers[0]["state"]), (&json!("bad"), &json!("failed")), "{handlers}");
-    assert!(handlers[0]["error"].as_str().unwrap().contains("boom"), "{handlers}");
-    assert_eq!((&handlers[1]["name"], &handlers[1]["state"]), (&json!("idle"), &json!("unregistered")));
-    assert_eq!(handlers[1]["error"], json!(null));
+both_ways! {
+    fn status_shows_failed_and_unregistered_handlers_and_the_error(shell) {
+        let failing = "{run: {|frame, state| error make {msg: boom}}, topics: [t]}";
+        let idle = "{run: {|frame, state| {next: $state}}, topics: [never]}";
+        let handlers = shell.json(&format!(
+            "'{failing}' | xs append xs.handler.bad.register | ignore; \
+             '{idle}' | xs append xs.handler.idle.register | ignore; \
+             xs cat -f -T xs.handler.idle.active | first 1 | ignore; \
+             xs append t | ignore; xs cat -f -T xs.handler.bad.failed | first 1 | ignore; \
+             xs append xs.handler.idle.unregister | ignore; \
+             xs cat -f -T xs.handler.idle.unregistered | first 1 | ignore; (xs status).handlers"
+        ));
+        assert_eq!((&handlers[0]["name"], &handlers[0]["state"]), (&json!("bad"), &json!("failed")), "{handlers}");
+        assert!(handlers[0]["error"].as_str().unwrap().contains("boom"), "{handlers}");
+        assert_eq!((&handlers[1]["name"], &handlers[1]["state"]), (&json!("idle"), &json!("unregistered")));
+        assert_eq!(handlers[1]["error"], json!(null));
+    }
 }
 
+// Local only: how a store directory is found (remote.rs checks URLs and tokens).
 #[test]
 fn the_store_comes_from_the_flag_the_env_the_config_or_home() {
     let shell = Shell::new();
@@ -95,6 +97,7 @@ fn the_store_comes_from_the_flag_the_env_the_config_or_home() {
     assert_eq!(flagged, json!(format!("{dir}/flagged")));
 }
 
+// Local only: xs serve owns a store directory (remote.rs checks it refuses a URL).
 #[test]
 fn serve_owns_the_store_until_ctrl_c() {
     let shell = Shell::new();
@@ -116,6 +119,7 @@ fn serve_owns_the_store_until_ctrl_c() {
     assert_eq!(shell.json("xs cat | get topic"), json!(["via-server"]));
 }
 
+// Local only: no store is used.
 #[test]
 fn bare_xs_prints_the_help() {
     let shell = Shell::new();

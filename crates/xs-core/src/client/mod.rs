@@ -1,13 +1,17 @@
-//! The other end of the socket. `mod.rs` holds [`Client`];
-//! `transport.rs` sends one HTTP/1.1 request over std sockets;
-//! `chunked.rs` decodes a body that survives read timeouts; `eval.rs`
-//! reads the output of a script run by the owner (`POST /eval`);
-//! `remote_reader.rs` is a read served by the owner. The folder keeps this
-//! invariant: a client call means what the same [`Store`](crate::Store)
-//! call means, with the same types and errors, and a request is never sent
+//! The other end of the socket, or of a remote store's listener. `mod.rs`
+//! holds [`Client`]; `transport.rs` sends one HTTP/1.1 request over the
+//! unix socket with std (the fast local path); `chunked.rs` decodes its
+//! bodies, surviving read timeouts; `eval.rs` reads the output of a
+//! script run by the owner (`POST /eval`); `remote.rs` describes a remote store
+//! (URL, token, TLS trust); `http.rs` sends the same requests to it through
+//! ureq, over `wire.rs`'s connections and `tls.rs`'s rustls configuration;
+//! `answer.rs` reads either kind of answer; `remote_reader.rs` is a read
+//! served by the owner. The folder keeps this invariant: a client call
+//! means what the same [`Store`](crate::Store) call means, with the same
+//! types and errors, whichever way it goes, and a request is never sent
 //! twice.
 //!
-//! A client of a store's owner, over `<store>/sock`.
+//! A client of a store's owner, over `<store>/sock` or `http(s)://host:port`.
 //!
 //! [`Client`] offers the store's operations with the store's types and
 //! errors, spoken as the socket API (cross-stream 0.13's HTTP routes). It
@@ -17,12 +21,18 @@
 //! [`StoreError::Remote`] (or [`StoreError::NotFound`] /
 //! [`StoreError::HashNotFound`] for a 404).
 
+pub(crate) mod answer;
 pub(crate) mod chunked;
 pub mod eval;
+pub(crate) mod http;
+pub(crate) mod remote;
 pub(crate) mod remote_reader;
+pub(crate) mod tls;
 pub(crate) mod transport;
+pub(crate) mod wire;
 
 pub use eval::{EvalBytes, EvalLines, Evaluated, Stop};
+pub use remote::{Fingerprint, Remote, Trust};
 pub use remote_reader::RemoteReader;
 
 use std::{io::Read, path::Path, sync::Arc, time::Duration};
@@ -32,7 +42,12 @@ use scru128::Scru128Id;
 use ssri::Integrity;
 
 use crate::{
-    client::transport::{Link, Payload, Request, Response, malformed},
+    client::{
+        answer::Answer,
+        http::Http,
+        transport::{Link, Payload, Request, malformed},
+        wire::Tap,
+    },
     error::{Result, StoreError},
     frame::Frame,
     read_options::ReadOptions,
@@ -45,37 +60,72 @@ use crate::{
 /// How long a (non-follow) request may wait for its answer.
 const ANSWER_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// A handle on a store served by another process (or another thread).
+/// A handle on a store served by another process (or another thread),
+/// on this machine or another.
 ///
 /// ```no_run
-/// use xs_core::{Frame, client::Client};
+/// use xs_core::{Frame, client::{Client, Remote}};
 /// let client = Client::new("/path/to/store");
 /// let frame = client.append(Frame::builder("note").build(), &b"hi"[..])?;
 /// assert_eq!(client.get(&frame.id)?, Some(frame));
+/// let remote = Client::remote(Remote::new("https://store.example:3021")?.token("…"))?;
+/// remote.append(Frame::builder("note").build(), &b"from afar"[..])?;
 /// # Ok::<(), xs_core::StoreError>(())
 /// ```
 #[derive(Clone, Debug)]
 pub struct Client {
-    link: Arc<Link>,
+    way: Way,
+}
+
+/// How requests reach the owner.
+#[derive(Clone, Debug)]
+enum Way {
+    Socket(Arc<Link>),
+    Http(Arc<Http>),
 }
 
 impl Client {
     /// A client of the store in `store` (its socket is `<store>/sock`).
     /// Nothing is checked until the first call.
     pub fn new(store: impl AsRef<Path>) -> Client {
-        Client { link: Link::new(store.as_ref().join(crate::server::SOCKET)) }
+        Client { way: Way::Socket(Link::new(store.as_ref().join(crate::server::SOCKET))) }
     }
 
-    /// The socket this client talks to.
-    pub fn socket(&self) -> &Path {
-        &self.link.socket
+    /// A client of a store served at `remote`'s URL (`http://` or
+    /// `https://`), sending its token with every request. Nothing is
+    /// contacted until the first call.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::InvalidRemote`] for an unreadable CA file;
+    /// [`StoreError::Untrusted`] when the system's roots cannot be loaded.
+    pub fn remote(remote: Remote) -> Result<Client> {
+        Ok(Client { way: Way::Http(Arc::new(Http::new(remote)?)) })
+    }
+
+    /// The socket this client talks to (`None` for a remote store).
+    pub fn socket(&self) -> Option<&Path> {
+        match &self.way {
+            Way::Socket(link) => Some(&link.socket),
+            Way::Http(_) => None,
+        }
+    }
+
+    /// The remote store's URL (`None` for a socket).
+    pub fn url(&self) -> Option<&str> {
+        match &self.way {
+            Way::Socket(_) => None,
+            Way::Http(http) => Some(http.url()),
+        }
     }
 
     /// The owner's version string, which also proves it answers.
     ///
     /// # Errors
     ///
-    /// [`StoreError::Io`] when no owner answers.
+    /// [`StoreError::Io`] when no owner answers on the socket,
+    /// [`StoreError::Unreachable`] when a remote one does not, and
+    /// [`StoreError::Unauthorized`] for a wrong token (as every call).
     pub fn version(&self) -> Result<String> {
         let answer: serde_json::Value = self.call(Request::get("/version".into()))?.json()?;
         Ok(answer["version"].as_str().unwrap_or_default().to_string())
@@ -121,8 +171,7 @@ impl Client {
         }
         let ttl = frame.ttl.map(|t| format!("?ttl={t}")).unwrap_or_default();
         let target = format!("/append/{}{ttl}", frame.topic);
-        let request = Request { method: "POST", target, headers, payload: Payload::Stream(&mut payload) };
-        self.call(request)?.json()
+        self.call(Request { method: "POST", target, headers, payload: Payload::Stream(&mut payload) })?.json()
     }
 
     /// Puts `content` into the CAS and returns its hash. It is streamed
@@ -148,10 +197,10 @@ impl Client {
     ///
     /// [`StoreError::HashNotFound`]; [`StoreError::Io`].
     pub fn cas_reader(&self, hash: &Integrity) -> Result<Box<dyn Read + Send>> {
-        let response = Request::get(format!("/cas/{hash}")).send(&self.link, Some(ANSWER_TIMEOUT))?;
-        match response.status {
+        let answer = self.send(Request::get(format!("/cas/{hash}")))?;
+        match answer.status() {
             404 => Err(StoreError::HashNotFound(hash.to_string())),
-            _ => Ok(Box::new(response.ok()?.body)),
+            _ => Ok(answer.ok()?.into_read()),
         }
     }
 
@@ -172,10 +221,10 @@ impl Client {
     ///
     /// [`StoreError::Io`] / [`StoreError::Remote`].
     pub fn get(&self, id: &Scru128Id) -> Result<Option<Frame>> {
-        let response = Request::get(format!("/{id}")).send(&self.link, Some(ANSWER_TIMEOUT))?;
-        match response.status {
+        let answer = self.send(Request::get(format!("/{id}")))?;
+        match answer.status() {
             404 => Ok(None),
-            _ => response.ok()?.json().map(Some),
+            _ => answer.ok()?.json().map(Some),
         }
     }
 
@@ -187,9 +236,9 @@ impl Client {
     pub fn remove(&self, id: &Scru128Id) -> Result<()> {
         let request =
             Request { method: "DELETE", target: format!("/{id}"), headers: Vec::new(), payload: Payload::None };
-        match request.send(&self.link, Some(ANSWER_TIMEOUT))? {
-            Response { status: 404, .. } => Err(StoreError::NotFound(*id)),
-            response => response.ok().map(drop),
+        match self.send(request)? {
+            answer if answer.status() == 404 => Err(StoreError::NotFound(*id)),
+            answer => answer.ok()?.bytes().map(drop),
         }
     }
 
@@ -201,11 +250,11 @@ impl Client {
     pub fn last(&self, topic: &str, n: usize) -> Result<Vec<Frame>> {
         TopicFilter::parse(topic)?;
         // `last=n` (n != 1) answers NDJSON, and 404 when there is nothing.
-        let response = Request::get(format!("/last/{topic}?last={n}")).send(&self.link, Some(ANSWER_TIMEOUT))?;
-        if response.status == 404 {
+        let answer = self.send(Request::get(format!("/last/{topic}?last={n}")))?;
+        if answer.status() == 404 {
             return Ok(Vec::new());
         }
-        let body = response.ok()?.bytes()?;
+        let body = answer.ok()?.bytes()?;
         if n == 1 {
             return serde_json::from_slice(&body).map(|f| vec![f]).map_err(|e| malformed(&e));
         }
@@ -228,8 +277,14 @@ impl Client {
         }
         let query = options.to_query();
         let target = if query.is_empty() { "/".to_string() } else { format!("/?{query}") };
-        let response = Request::get(target).send(&self.link, Some(ANSWER_TIMEOUT))?.ok()?;
-        RemoteReader::new(response.body)
+        match &self.way {
+            Way::Socket(link) => RemoteReader::new(Request::get(target).send(link, Some(ANSWER_TIMEOUT))?.ok()?.body),
+            Way::Http(http) => {
+                let tap = Arc::new(Tap::default());
+                let answer = http.send(Request::get(target), Some(tap.clone()))?.ok()?;
+                Ok(RemoteReader::http(answer.body, tap))
+            }
+        }
     }
 
     /// Stores `frame` as it is, id included (the other half of an export);
@@ -285,14 +340,27 @@ impl Client {
     pub fn eval(&self, script: &str, stop: Stop) -> Result<Evaluated> {
         let headers = vec![("accept", "application/json, application/x-ndjson, application/octet-stream".into())];
         let request = Request { method: "POST", target: "/eval".into(), headers, payload: Payload::Bytes(script.as_bytes()) };
-        let response = request.send_waiting(&self.link, Some(eval::TICK), &|| !stop());
+        let Way::Socket(link) = &self.way else {
+            let reason = "scripts are sent over the owner's unix socket only; run xs eval on its machine".into();
+            return Err(StoreError::InvalidRemote { given: "POST /eval".into(), reason });
+        };
+        let response = request.send_waiting(link, Some(eval::TICK), &|| !stop());
         match response {
             Err(_) if stop() => Err(eval::stopped().into()),
             response => eval::output(response?, stop),
         }
     }
 
-    fn call(&self, request: Request<'_>) -> Result<Response> {
-        request.send(&self.link, Some(ANSWER_TIMEOUT))?.ok()
+    /// Sends `request`, failing unless the answer is 2xx.
+    fn call(&self, request: Request<'_>) -> Result<Answer> {
+        self.send(request)?.ok()
+    }
+
+    /// Sends `request` the client's way and reads the answer's head.
+    fn send(&self, request: Request<'_>) -> Result<Answer> {
+        match &self.way {
+            Way::Socket(link) => request.send(link, Some(ANSWER_TIMEOUT)).map(Answer::Socket),
+            Way::Http(http) => http.send(request, None).map(Answer::Http),
+        }
     }
 }

@@ -18,6 +18,11 @@
 //!
 //! A `Connection` is a cheap handle (clone it freely); an owner keeps
 //! serving until its last handle, and every [`Subscription`] from it, is dropped.
+//!
+//! [`Connection::remote`] is a client of a store served at a URL and
+//! nothing else: it never tries to own it (that store's directory is on
+//! another machine), so a remote store that does not answer is an error
+//! ([`StoreError::Unreachable`]); only a read waits for it to come back.
 
 pub(crate) mod subscription;
 
@@ -34,7 +39,7 @@ use scru128::Scru128Id;
 use ssri::Integrity;
 
 use crate::{
-    client::{Client, Evaluated, Stop},
+    client::{Client, Evaluated, Remote, Stop},
     error::{Result, StoreError},
     frame::Frame,
     read_options::ReadOptions,
@@ -74,10 +79,17 @@ pub struct Connection {
 }
 
 struct Shared {
-    path: PathBuf,
-    options: ServeOptions,
+    place: Place,
     /// The current backend and how many times it was chosen.
     backend: Mutex<(u64, Endpoint)>,
+}
+
+/// Where the store is, which decides whether it can be taken over.
+enum Place {
+    /// A directory on this machine, owned by whoever opens it first.
+    Local { path: PathBuf, options: ServeOptions },
+    /// A store served at a URL: always a client.
+    Remote,
 }
 
 #[derive(Clone)]
@@ -125,12 +137,50 @@ impl Connection {
     pub fn open_with(path: impl Into<PathBuf>, options: ServeOptions) -> Result<Connection> {
         let path = path.into();
         let backend = choose(&path, &options)?;
-        Ok(Connection { shared: Arc::new(Shared { path, options, backend: Mutex::new((0, backend)) }) })
+        Ok(Connection::with(Place::Local { path, options }, backend))
     }
 
-    /// The store's directory.
-    pub fn path(&self) -> &Path {
-        &self.shared.path
+    /// A client of the store served at `remote`'s URL; it never becomes
+    /// the owner. Nothing is contacted until the first call.
+    ///
+    /// ```no_run
+    /// use xs_core::{Frame, client::Remote, connection::Connection};
+    /// let connection = Connection::remote(Remote::new("http://10.0.0.2:3021")?.token("…"))?;
+    /// connection.append(Frame::builder("note").build(), &b"hi"[..])?;
+    /// # Ok::<(), xs_core::StoreError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`Client::remote`].
+    pub fn remote(remote: Remote) -> Result<Connection> {
+        let client = Client::remote(remote)?;
+        Ok(Connection::with(Place::Remote, Endpoint::Client(client)))
+    }
+
+    fn with(place: Place, backend: Endpoint) -> Connection {
+        Connection { shared: Arc::new(Shared { place, backend: Mutex::new((0, backend)) }) }
+    }
+
+    /// The store's directory (`None` for a remote store).
+    pub fn path(&self) -> Option<&Path> {
+        match &self.shared.place {
+            Place::Local { path, .. } => Some(path),
+            Place::Remote => None,
+        }
+    }
+
+    /// The remote store's URL (`None` for a local one).
+    pub fn url(&self) -> Option<String> {
+        match self.current().1 {
+            Endpoint::Client(client) => client.url().map(String::from),
+            Endpoint::Owner(_) => None,
+        }
+    }
+
+    /// True for a store served at a URL, which this process never owns.
+    pub fn is_remote(&self) -> bool {
+        matches!(self.shared.place, Place::Remote)
     }
 
     /// Owner or client, as of now (a client can become the owner later).
@@ -294,7 +344,8 @@ impl Connection {
     /// As [`Client::eval`].
     pub fn eval(&self, script: &str, stop: Stop) -> Result<Evaluated> {
         self.call(|backend| match backend {
-            Endpoint::Owner(_) => Client::new(self.path()).eval(script, stop.clone()),
+            // An owner is always local: a remote store has no owner here.
+            Endpoint::Owner(owner) => Client::new(owner.store.path()).eval(script, stop.clone()),
             Endpoint::Client(client) => client.eval(script, stop.clone()),
         })
     }
@@ -317,17 +368,20 @@ impl Connection {
     pub(crate) fn call<T>(&self, mut op: impl FnMut(&Endpoint) -> Result<T>) -> Result<T> {
         let (generation, backend) = self.current();
         match op(&backend) {
-            Err(e) if matches!(backend, Endpoint::Client(_)) && unreachable(&e) => op(&self.takeover(generation)?),
+            Err(e) if matches!(backend, Endpoint::Client(_)) && !self.is_remote() && unreachable(&e) => {
+                op(&self.takeover(generation)?)
+            }
             result => result,
         }
     }
 
-    /// Runs the choice again, unless someone already did since `generation`.
+    /// Runs the choice again, unless someone already did since `generation`
+    /// (a remote store has no choice: its client stays).
     pub(crate) fn takeover(&self, generation: u64) -> Result<Endpoint> {
         let mut current = lock(&self.shared.backend);
-        if current.0 == generation {
-            tracing::info!(store = %self.shared.path.display(), "the owner went away: choosing again");
-            *current = (generation + 1, choose(&self.shared.path, &self.shared.options)?);
+        if let (Place::Local { path, options }, true) = (&self.shared.place, current.0 == generation) {
+            tracing::info!(store = %path.display(), "the owner went away: choosing again");
+            *current = (generation + 1, choose(path, options)?);
         }
         Ok(current.1.clone())
     }

@@ -5,9 +5,14 @@
 //! down (a live read ends before its limit), it runs the owner choice again
 //! and reopens the read just after that frame: no gap, no duplicate. The
 //! `xs.threshold` marker is delivered once, however many owners the read
-//! spans.
+//! spans. A remote store is never taken over: its read reconnects to the
+//! same URL, waiting up to [`REMOTE_WAIT`] for the owner to serve again
+//! (restarting, or a network that dropped the connection).
 
-use std::{io, time::Duration};
+use std::{
+    io,
+    time::{Duration, Instant},
+};
 
 use scru128::Scru128Id;
 
@@ -24,6 +29,9 @@ use crate::{
 /// Resumes in a row that receive nothing (not even a marker) before the
 /// read gives up, so an owner that keeps failing the read cannot loop it.
 const MAX_FRUITLESS_RESUMES: u32 = 5;
+
+/// How long a read of a remote store waits for it to answer again.
+pub const REMOTE_WAIT: Duration = Duration::from_secs(30);
 
 /// A read from a [`Connection`]: iterate it (blocking) or
 /// [`poll`](Poll::poll) it with a timeout.
@@ -92,7 +100,11 @@ impl Subscription {
             self.generation = self.connection.current().0;
             let options = self.progress.resumed(&self.options);
             tracing::info!(after = ?options.after, "resuming a read with a new owner");
-            match open(&backend, &options) {
+            let opened = match self.connection.is_remote() {
+                true => reopen(&backend, &options),
+                false => open(&backend, &options),
+            };
+            match opened {
                 Ok(source) => break self.source = source,
                 Err(e) if cut_off(&e) || unreachable(&e) => continue,
                 Err(e) => return Err(e),
@@ -165,6 +177,27 @@ impl Progress {
         }
         resumed
     }
+}
+
+/// Opens the read on a remote store, waiting up to [`REMOTE_WAIT`] while
+/// it cannot be reached (its owner restarting).
+fn reopen(backend: &Endpoint, options: &ReadOptions) -> Result<Source> {
+    let deadline = Instant::now() + REMOTE_WAIT;
+    let mut pause = Duration::from_millis(10);
+    loop {
+        match open(backend, options) {
+            Err(e) if (away(&e) || cut_off(&e)) && Instant::now() < deadline => {}
+            opened => return opened,
+        }
+        // Nothing to wait on across the network but time: retry with backoff.
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(Duration::from_millis(250));
+    }
+}
+
+/// A remote store that did not answer (as opposed to one that refused).
+fn away(e: &StoreError) -> bool {
+    matches!(e, StoreError::Unreachable { .. })
 }
 
 fn open(backend: &Endpoint, options: &ReadOptions) -> Result<Source> {

@@ -49,6 +49,10 @@ fn label(error: &StoreError) -> &'static str {
         StoreError::HashNotFound(_) => "not in the CAS",
         StoreError::Locked { .. } => "store is locked",
         StoreError::Remote { .. } => "refused by the store's owner",
+        StoreError::Unreachable { .. } => "no answer",
+        StoreError::Unauthorized { .. } => "unauthorized",
+        StoreError::Untrusted { .. } => "certificate not trusted",
+        StoreError::InvalidRemote { .. } => "invalid remote store",
         StoreError::InvalidListen { .. } => "invalid listener",
         StoreError::ListenFailed { .. } => "cannot listen there",
         StoreError::NoAuthExposed { .. } => "reachable from other machines",
@@ -75,6 +79,13 @@ fn help(error: &StoreError) -> Option<&'static str> {
         StoreError::Locked { .. } => "another process opened the store without serving its socket; stop it or wait",
         StoreError::Closed => "the store was shut down; run the command again",
         StoreError::Io(e) if e.kind() == std::io::ErrorKind::Interrupted => return None,
+        StoreError::Unreachable { .. } => "check the URL and that the owner serves it (xs serve --listen)",
+        StoreError::Unauthorized { .. } => {
+            "pass the owner's token with --token or $env.XS_TOKEN (the owner's `xs status` shows it)"
+        }
+        StoreError::Untrusted { .. } => {
+            "trust the server's certificate: $env.XS_FINGERPRINT (its SHA-256 fingerprint) or $env.XS_CA (a PEM file)"
+        }
         StoreError::Io(_) => "check that the store path is a writable directory (--store, $env.XS_STORE)",
         _ => return None,
     })

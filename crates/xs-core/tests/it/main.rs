@@ -21,6 +21,7 @@ mod listen;
 mod permissions;
 mod processor;
 mod read;
+mod remote;
 mod reserved;
 mod server;
 mod server_limits;

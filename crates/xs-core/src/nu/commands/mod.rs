@@ -83,18 +83,28 @@ pub fn base_signature(name: &str) -> Signature {
     Signature::build(name).category(Category::Custom("xs".into()))
 }
 
-/// The signature of a command that uses a store: the base and `--store`.
+/// The signature of a command that uses a store: the base, `--store` (a
+/// directory, or the URL of a remote store) and `--token` (a remote
+/// store's token).
 ///
 /// ```
-/// assert!(xs_core::nu::commands::signature("xs status").named.iter().any(|flag| flag.long == "store"));
+/// let signature = xs_core::nu::commands::signature("xs status");
+/// assert!(["store", "token"].iter().all(|name| signature.named.iter().any(|flag| flag.long == *name)));
 /// ```
 pub fn signature(name: &str) -> Signature {
-    base_signature(name).named(
-        "store",
-        SyntaxShape::Filepath,
-        "the store directory (default: $env.XS_STORE, then the plugin config, then ~/.local/share/xs)",
-        None,
-    )
+    base_signature(name)
+        .named(
+            "store",
+            SyntaxShape::Filepath,
+            "the store directory, or http(s)://host:port of a remote store (default: $env.XS_STORE, then the plugin config, then ~/.local/share/xs)",
+            None,
+        )
+        .named(
+            "token",
+            SyntaxShape::String,
+            "a remote store's token (default: $env.XS_TOKEN, then the plugin config's token)",
+            None,
+        )
 }
 
 /// `--detail`, for the commands that return frames.

@@ -1,0 +1,222 @@
+//! The connections of a remote client, as ureq's transport: TCP, wrapped in
+//! rustls for `https://`.
+//!
+//! ureq speaks HTTP/1.1 (requests, chunked bodies, the idle pool); this file
+//! only opens and carries connections, for two reasons ureq's own connector
+//! cannot serve. A pinned certificate fingerprint needs a rustls verifier of
+//! our own ([`tls`](crate::client::tls)). And a read must be pollable with a
+//! timeout, as over the socket: a [`Tap`] shared between a read and the one
+//! connection it runs on sets how long the next wait for bytes may take;
+//! when it runs out the read gets `WouldBlock` and loses nothing (rustls and
+//! ureq keep their partial state), so a follow needs no thread of its own
+//! and ends when its reader is dropped.
+
+use std::{
+    fmt,
+    io::{self, Read, Write},
+    net::TcpStream,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use rustls::{ClientConfig, ClientConnection, StreamOwned};
+use rustls_pki_types::ServerName;
+use ureq::unversioned::transport::{Buffers, ConnectionDetails, Connector, LazyBuffers, NextTimeout, Transport};
+
+/// How long a connection may take to open, TLS handshake included, when
+/// ureq sets no deadline.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A read's hold on the wait of its connection's next read.
+#[derive(Debug, Default)]
+pub(crate) struct Tap {
+    /// `Some`: wait at most this long for bytes (a poll); `None`: block.
+    wait: Mutex<Option<Duration>>,
+}
+
+impl Tap {
+    pub(crate) fn set(&self, wait: Option<Duration>) {
+        *self.wait.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = wait;
+    }
+
+    fn get(&self) -> Option<Duration> {
+        *self.wait.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// Opens connections for ureq: TCP, then TLS when the URL is `https://`.
+pub(crate) struct Dialer {
+    pub(crate) tls: Option<Arc<ClientConfig>>,
+    /// The read this dialer's agent serves, if it serves one.
+    pub(crate) tap: Option<Arc<Tap>>,
+}
+
+impl Connector<()> for Dialer {
+    type Out = Wire;
+
+    fn connect(&self, details: &ConnectionDetails, _chained: Option<()>) -> Result<Option<Wire>, ureq::Error> {
+        let timeout = details.timeout.not_zero().map_or(CONNECT_TIMEOUT, |t| *t);
+        let tcp = dial(details, timeout)?;
+        tcp.set_nodelay(true)?;
+        let stream = match (details.needs_tls(), &self.tls) {
+            (false, _) => Stream::Plain(tcp),
+            (true, Some(config)) => Stream::Tls(Box::new(handshake(details, config.clone(), tcp, timeout)?)),
+            (true, None) => return Err(ureq::Error::Tls("an https:// store needs a TLS configuration")),
+        };
+        let config = details.config;
+        let buffers = LazyBuffers::new(config.input_buffer_size(), config.output_buffer_size());
+        Ok(Some(Wire { stream, buffers, tap: self.tap.clone(), read_timeout: None, write_timeout: None }))
+    }
+}
+
+/// The first of the resolved addresses that accepts a TCP connection.
+fn dial(details: &ConnectionDetails, timeout: Duration) -> Result<TcpStream, ureq::Error> {
+    let mut last = io::Error::new(io::ErrorKind::NotFound, "the host name resolved to no address");
+    for addr in details.addrs.iter() {
+        match TcpStream::connect_timeout(addr, timeout) {
+            Ok(stream) => return Ok(stream),
+            Err(e) => last = e,
+        }
+    }
+    Err(last.into())
+}
+
+/// Runs the TLS handshake on `tcp` now, so a refused certificate is an
+/// error of the connection (rustls's, naming why) and not of a later read.
+fn handshake(
+    details: &ConnectionDetails,
+    config: Arc<ClientConfig>,
+    tcp: TcpStream,
+    timeout: Duration,
+) -> Result<StreamOwned<ClientConnection, TcpStream>, ureq::Error> {
+    let host = details.uri.host().unwrap_or_default();
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let name =
+        ServerName::try_from(host.to_string()).map_err(|_| ureq::Error::Tls("the host is not a valid TLS name"))?;
+    let mut stream = StreamOwned::new(ClientConnection::new(config, name)?, tcp);
+    stream.sock.set_read_timeout(Some(timeout))?;
+    stream.sock.set_write_timeout(Some(timeout))?;
+    while stream.conn.is_handshaking() {
+        if let Err(e) = stream.conn.complete_io(&mut stream.sock) {
+            return Err(rustls_error(e));
+        }
+    }
+    stream.sock.set_read_timeout(None)?;
+    stream.sock.set_write_timeout(None)?;
+    Ok(stream)
+}
+
+/// rustls's own error when `e` carries one (a refused certificate), so it
+/// can be told apart from a connection that failed.
+fn rustls_error(e: io::Error) -> ureq::Error {
+    match e.get_ref().and_then(|inner| inner.downcast_ref::<rustls::Error>()) {
+        Some(tls) => ureq::Error::Rustls(tls.clone()),
+        None => e.into(),
+    }
+}
+
+/// A plain or TLS connection to a remote store.
+enum Stream {
+    Plain(TcpStream),
+    Tls(Box<StreamOwned<ClientConnection, TcpStream>>),
+}
+
+impl Stream {
+    fn tcp(&self) -> &TcpStream {
+        match self {
+            Stream::Plain(tcp) => tcp,
+            Stream::Tls(tls) => &tls.sock,
+        }
+    }
+}
+
+/// One connection, as ureq's transport.
+pub(crate) struct Wire {
+    stream: Stream,
+    buffers: LazyBuffers,
+    tap: Option<Arc<Tap>>,
+    read_timeout: Option<Duration>,
+    write_timeout: Option<Duration>,
+}
+
+impl Transport for Wire {
+    fn buffers(&mut self) -> &mut dyn Buffers {
+        &mut self.buffers
+    }
+
+    fn transmit_output(&mut self, amount: usize, timeout: NextTimeout) -> Result<(), ureq::Error> {
+        let wanted = timeout.not_zero().map(|t| *t);
+        if wanted != self.write_timeout {
+            self.stream.tcp().set_write_timeout(wanted)?;
+            self.write_timeout = wanted;
+        }
+        let output = &self.buffers.output()[..amount];
+        let written = match &mut self.stream {
+            Stream::Plain(tcp) => tcp.write_all(output),
+            Stream::Tls(tls) => tls.write_all(output).and_then(|()| tls.flush()),
+        };
+        written.map_err(|e| timed_out(e, timeout))
+    }
+
+    fn await_input(&mut self, timeout: NextTimeout) -> Result<bool, ureq::Error> {
+        let polled = self.tap.as_ref().and_then(|tap| tap.get());
+        let wanted = polled.or_else(|| timeout.not_zero().map(|t| *t));
+        if wanted != self.read_timeout {
+            self.stream.tcp().set_read_timeout(wanted)?;
+            self.read_timeout = wanted;
+        }
+        let input = self.buffers.input_append_buf();
+        let read = match &mut self.stream {
+            Stream::Plain(tcp) => tcp.read(input),
+            Stream::Tls(tls) => tls.read(input),
+        };
+        match read {
+            Ok(n) => {
+                self.buffers.input_appended(n);
+                Ok(n > 0)
+            }
+            // A poll's wait ran out: the read goes on at the next poll.
+            Err(e) if polled.is_some() && waited(&e) => Err(io::Error::from(io::ErrorKind::WouldBlock).into()),
+            Err(e) => Err(timed_out(e, timeout)),
+        }
+    }
+
+    fn is_open(&mut self) -> bool {
+        is_open(self.stream.tcp())
+    }
+
+    fn is_tls(&self) -> bool {
+        matches!(self.stream, Stream::Tls(_))
+    }
+}
+
+/// True for the error of a read or write whose socket timeout ran out.
+fn waited(e: &io::Error) -> bool {
+    matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut)
+}
+
+/// ureq's timeout error for a socket timeout, else the io error.
+fn timed_out(e: io::Error, timeout: NextTimeout) -> ureq::Error {
+    if waited(&e) { ureq::Error::Timeout(timeout.reason) } else { e.into() }
+}
+
+/// True while the server has not closed `tcp` and sent nothing unasked
+/// (an idle connection has nothing to read). One non-blocking peek, which
+/// leaves the socket's mode alone.
+fn is_open(tcp: &TcpStream) -> bool {
+    use rustix::net::RecvFlags;
+    let peek = rustix::net::recv(tcp, &mut [0u8; 1], RecvFlags::PEEK | RecvFlags::DONTWAIT);
+    matches!(peek, Err(rustix::io::Errno::AGAIN))
+}
+
+impl fmt::Debug for Dialer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Dialer").field("tls", &self.tls.is_some()).field("tap", &self.tap).finish()
+    }
+}
+
+impl fmt::Debug for Wire {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Wire").field("peer", &self.stream.tcp().peer_addr().ok()).finish()
+    }
+}
