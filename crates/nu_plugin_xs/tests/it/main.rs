@@ -10,6 +10,7 @@ mod cas;
 mod cat;
 mod common;
 mod dump;
+mod eval;
 mod follow;
 mod generators;
 mod handlers;

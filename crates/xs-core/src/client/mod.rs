@@ -284,7 +284,8 @@ impl Client {
     /// ```
     pub fn eval(&self, script: &str, stop: Stop) -> Result<Evaluated> {
         let headers = vec![("accept", "application/json, application/x-ndjson, application/octet-stream".into())];
-        let request = Request { method: "POST", target: "/eval".into(), headers, payload: Payload::Bytes(script.as_bytes()) };
+        let request =
+            Request { method: "POST", target: "/eval".into(), headers, payload: Payload::Bytes(script.as_bytes()) };
         let response = request.send_waiting(&self.link, Some(eval::TICK), &|| !stop());
         match response {
             Err(_) if stop() => Err(eval::stopped().into()),
