@@ -10,7 +10,7 @@ use std::{io::Read, path::Path};
 
 use xs_core::{
     Frame, ReadOptions, Result,
-    client::Remote,
+    client::{Evaluated, Remote, Stop},
     connection::{Connection, Subscription},
     hash::Integrity,
     id::Scru128Id,
@@ -154,6 +154,17 @@ impl Backend {
     /// [`xs_core::StoreError::InvalidTopic`]; storage and io errors.
     pub fn last(&self, topic: &str, n: usize) -> Result<Vec<Frame>> {
         self.connection.last(topic, n)
+    }
+
+    /// Runs `script` in the owner's engine (this process's, or the
+    /// socket's), asking `stop` while it waits.
+    ///
+    /// # Errors
+    ///
+    /// As [`Connection::eval`]: [`xs_core::StoreError::Script`] with
+    /// Nushell's message when the script fails.
+    pub fn eval(&self, script: &str, stop: Stop) -> Result<Evaluated> {
+        self.connection.eval(script, stop)
     }
 
     /// Starts a read: poll it with a timeout ([`xs_core::store::Poll`]) so

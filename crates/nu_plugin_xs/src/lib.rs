@@ -3,9 +3,9 @@
 //! A thin adapter over [`xs_core`]: the store commands are written once in
 //! [`xs_core::nu`] (the processor's engine offers the same ones) and run
 //! here over a [`Backend`] (the private module `host` is that glue);
-//! [`commands`] adds the plugin's own (`xs serve`, `xs status`, `xs
-//! export`, `xs import`). [`XsPlugin`] holds the plugin's state: one
-//! backend per store path, opened on first use. Nothing is opened at start-up: Nushell
+//! [`commands`] adds the plugin's own (`xs eval`, `xs serve`, `xs status`,
+//! `xs export`, `xs import`). [`XsPlugin`] holds the plugin's state: one
+//! backend per store, opened on first use. Nothing is opened at start-up: Nushell
 //! starts a plugin more than once while loading it, and runs calls on
 //! several threads at once.
 //!

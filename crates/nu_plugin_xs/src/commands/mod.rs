@@ -2,9 +2,10 @@
 //! [`xs_core::nu`] (`xs append`, `xs cat`, ...; the processor's engine
 //! offers the same values), each wrapped in [`shared::Shared`], and the
 //! plugin's own, one per file, methods in the same order (name,
-//! description, signature, examples, run): the `xs` parent, `xs export`,
+//! description, signature, examples, run): the `xs` parent, `xs eval`, `xs export`,
 //! `xs import`, `xs serve` and `xs status`.
 
+mod eval;
 mod export;
 mod import;
 mod serve;
@@ -31,7 +32,8 @@ pub fn all() -> Vec<Box<dyn PluginCommand<Plugin = XsPlugin>>> {
             .map(|command| Box::new(shared::Shared(command)) as Box<dyn PluginCommand<Plugin = XsPlugin>>),
     );
     commands.extend([
-        Box::new(export::Export) as Box<dyn PluginCommand<Plugin = XsPlugin>>,
+        Box::new(eval::Eval) as Box<dyn PluginCommand<Plugin = XsPlugin>>,
+        Box::new(export::Export),
         Box::new(import::Import),
         Box::new(serve::Serve),
         Box::new(status::Status),

@@ -14,6 +14,7 @@ mod bad_input;
 mod cas;
 mod cat;
 mod dump;
+mod eval;
 mod follow;
 mod generators;
 mod handlers;

@@ -41,7 +41,8 @@ impl Modules {
     /// The modules as of now: each name's newest version, unless that one
     /// removed it (what a script evaluated now may `use`).
     pub(crate) fn latest(&self) -> Vec<(String, Integrity)> {
-        let newest = |versions: &Vec<(Scru128Id, Option<Integrity>)>| versions.last().and_then(|(_, hash)| hash.clone());
+        let newest =
+            |versions: &Vec<(Scru128Id, Option<Integrity>)>| versions.last().and_then(|(_, hash)| hash.clone());
         self.by_name.iter().filter_map(|(name, versions)| Some((name.clone(), newest(versions)?))).collect()
     }
 }

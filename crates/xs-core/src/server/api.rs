@@ -206,7 +206,10 @@ impl Api {
     async fn eval(&self, body: Incoming, json: bool) -> Handled {
         let Some(eval) = &self.eval else { return Ok(eval::unavailable()) };
         let bytes = Limited::new(body, MAX_SCRIPT).collect().await.map_err(|e| {
-            Failure::Status(StatusCode::PAYLOAD_TOO_LARGE, format!("the script failed or exceeds {MAX_SCRIPT} bytes: {e}"))
+            Failure::Status(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!("the script failed or exceeds {MAX_SCRIPT} bytes: {e}"),
+            )
         })?;
         let script = String::from_utf8(bytes.to_bytes().to_vec())
             .map_err(|_| Failure::Status(StatusCode::BAD_REQUEST, "the script is not UTF-8 text".into()))?;

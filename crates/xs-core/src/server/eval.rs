@@ -61,6 +61,7 @@ pub(crate) struct Evaluation {
 }
 
 /// One report of an evaluation.
+#[cfg_attr(not(feature = "processor"), expect(dead_code, reason = "only the processor evaluates"))]
 #[derive(Debug)]
 pub(crate) enum Piece {
     /// How the output is encoded: always the first piece, unless the
@@ -74,6 +75,7 @@ pub(crate) enum Piece {
 }
 
 /// The form of a script's output (see the table in the module docs).
+#[cfg_attr(not(feature = "processor"), expect(dead_code, reason = "only the processor evaluates"))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Kind {
     Empty,

@@ -63,7 +63,10 @@ fn a_list_stream_is_ndjson_as_it_comes() {
 fn single_values_are_text_for_the_cli_and_json_for_the_client() {
     let served = serve();
     let text = cli(&served, r#""hello""#);
-    assert_eq!((text.status, text.content_type.as_str(), text.text().as_str()), (200, "text/plain; charset=utf-8", "hello"));
+    assert_eq!(
+        (text.status, text.content_type.as_str(), text.text().as_str()),
+        (200, "text/plain; charset=utf-8", "hello")
+    );
     assert_eq!(cli(&served, "2 + 3").text(), "5");
     let record = cli(&served, "{a: [1 true]}");
     assert_eq!((record.content_type.as_str(), record.json()), ("application/json", json!({"a": [1, true]})));
