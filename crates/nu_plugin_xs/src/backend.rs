@@ -18,6 +18,8 @@ use xs_core::{
 
 pub use xs_core::connection::Role;
 
+use crate::listen::Reach;
+
 /// The largest payload this process accepts on the socket when it owns the
 /// store. Other shells' plugins append through it, and `open --raw big.iso |
 /// xs append` must work for files of many gigabytes.
@@ -35,18 +37,27 @@ pub fn role_name(role: Role) -> &'static str {
 #[derive(Clone)]
 pub struct Backend {
     connection: Connection,
+    /// The listeners it serves when it owns the store.
+    reach: Reach,
 }
 
 impl Backend {
-    /// Connects to the owner of the store in `path`, or becomes it.
+    /// Connects to the owner of the store in `path`, or becomes it,
+    /// serving `reach` too.
     ///
     /// # Errors
     ///
     /// Io errors when `path` is not a writable directory;
-    /// [`xs_core::StoreError::Locked`] when it stays locked with no owner.
-    pub fn open(path: &Path) -> Result<Backend> {
-        let options = ServeOptions::builder().max_body(MAX_BODY).build();
-        Ok(Backend { connection: Connection::open_with(path, options)? })
+    /// [`xs_core::StoreError::Locked`] when it stays locked with no owner;
+    /// the listener errors of [`xs_core::server::Server::bind`].
+    pub fn open(path: &Path, reach: Reach) -> Result<Backend> {
+        let options = reach.apply(ServeOptions::builder().max_body(MAX_BODY).build());
+        Ok(Backend { connection: Connection::open_with(path, options)?, reach })
+    }
+
+    /// The listeners this backend serves when it owns the store.
+    pub fn reach(&self) -> &Reach {
+        &self.reach
     }
 
     /// The connection itself, for the xs-core calls that take one

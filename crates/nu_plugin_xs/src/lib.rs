@@ -15,6 +15,7 @@ pub mod commands;
 mod consumer;
 mod error;
 mod host;
+mod listen;
 mod location;
 mod watch;
 
@@ -29,6 +30,7 @@ use std::{
 
 pub use backend::{Backend, Role};
 pub use consumer::serve;
+pub use listen::Reach;
 use nu_plugin::{EngineInterface, EvaluatedCall, Plugin, PluginCommand};
 use nu_protocol::{LabeledError, Spanned};
 
@@ -62,8 +64,25 @@ impl XsPlugin {
     /// The store cannot be opened (not a directory, not writable, locked),
     /// labeled at `--store` when it was given.
     pub fn backend(&self, engine: &EngineInterface, call: &EvaluatedCall) -> Result<Backend, LabeledError> {
+        self.backend_reaching(engine, call, None)
+    }
+
+    /// As [`XsPlugin::backend`]; if this call opens the store, it serves
+    /// `reach` when it becomes the owner (else the plugin config's
+    /// `listen`). A store already open keeps what it serves: compare
+    /// [`Backend::reach`].
+    ///
+    /// # Errors
+    ///
+    /// As [`XsPlugin::backend`]; a listener that cannot be served.
+    pub fn backend_reaching(
+        &self,
+        engine: &EngineInterface,
+        call: &EvaluatedCall,
+        reach: Option<Reach>,
+    ) -> Result<Backend, LabeledError> {
         let path = location::store_path(engine, call)?;
-        let backend = self.connect(&path)?;
+        let backend = self.connect(&path, || reach.map_or_else(|| Reach::configured(engine), Ok))?;
         if backend.role() == Role::Owner && !self.kept_alive.swap(true, Ordering::SeqCst) {
             engine.set_gc_disabled(true)?;
         }
@@ -72,12 +91,16 @@ impl XsPlugin {
 
     /// The cached backend for `path`, or a new one. Opening happens under
     /// the lock, so concurrent calls on one store share one connection.
-    fn connect(&self, path: &Spanned<PathBuf>) -> Result<Backend, LabeledError> {
+    fn connect(
+        &self,
+        path: &Spanned<PathBuf>,
+        reach: impl FnOnce() -> Result<Reach, LabeledError>,
+    ) -> Result<Backend, LabeledError> {
         let mut backends = self.backends.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         if let Some(backend) = backends.get(&path.item) {
             return Ok(backend.clone());
         }
-        let backend = Backend::open(&path.item).map_err(|e| error::opening(e, &path.item, path.span))?;
+        let backend = Backend::open(&path.item, reach()?).map_err(|e| error::opening(e, &path.item, path.span))?;
         backends.insert(path.item.clone(), backend.clone());
         Ok(backend)
     }

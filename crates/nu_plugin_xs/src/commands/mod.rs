@@ -3,13 +3,14 @@
 //! offers the same values), each wrapped in [`shared::Shared`], and the
 //! plugin's own, one per file, methods in the same order (name,
 //! description, signature, examples, run): the `xs` parent, `xs export`,
-//! `xs import`, `xs serve` and `xs status`.
+//! `xs import`, `xs serve`, `xs status`, `xs token` and `xs token rotate`.
 
 mod export;
 mod import;
 mod serve;
 mod shared;
 mod status;
+mod token;
 mod xs;
 
 use std::path::PathBuf;
@@ -35,6 +36,8 @@ pub fn all() -> Vec<Box<dyn PluginCommand<Plugin = XsPlugin>>> {
         Box::new(import::Import),
         Box::new(serve::Serve),
         Box::new(status::Status),
+        Box::new(token::Token),
+        Box::new(token::Rotate),
     ]);
     commands
 }

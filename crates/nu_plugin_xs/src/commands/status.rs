@@ -1,4 +1,4 @@
-//! `xs status`: which store, who owns it, and what runs in it.
+//! `xs status`: which store, who owns it, its token, and what runs in it.
 
 use std::time::Duration;
 
@@ -9,6 +9,7 @@ use xs_core::{
     connection::Subscription,
     nu::value,
     script_state::{ScriptKind, ScriptState},
+    server::token,
     store::{Next, Poll},
 };
 
@@ -25,14 +26,16 @@ impl PluginCommand for Status {
     }
 
     fn description(&self) -> &str {
-        "The store's path, this shell's role (owner or client), the owner's pid, the frame count, and every handler and generator with its state"
+        "The store's path, this shell's role (owner or client), the owner's pid, the token, the frame count, and every handler and generator with its state"
     }
 
     fn extra_description(&self) -> &str {
         "Handlers and generators are as the owner's processor reports them: their state \
          (registered, active, invalid, failed, done, unregistered, stopped, or inert: imported \
          from a dump without --with-scripts, so it never runs), the register (spawn) frame it is \
-         about, and the last error. Counting frames reads the whole stream."
+         about, and the last error. Counting frames reads the whole stream. The token (made on \
+         first use, in <store>/token) is what clients of the owner's other listeners (xs serve \
+         --listen) present; `xs token rotate` replaces it."
     }
 
     fn signature(&self) -> Signature {
@@ -42,6 +45,11 @@ impl PluginCommand for Status {
     fn examples(&self) -> Vec<Example<'_>> {
         vec![
             Example { example: "xs status", description: "Describe the store", result: None },
+            Example {
+                example: "(xs status).token == (xs token)",
+                description: "The token clients of the other listeners present",
+                result: Some(Value::test_bool(true)),
+            },
             Example {
                 example: "xs append a | ignore; (xs status).frames",
                 description: "How many frames the store holds",
@@ -66,6 +74,8 @@ impl PluginCommand for Status {
         record.push("role", Value::string(backend::role_name(backend.role()), span));
         let pid = backend.owner_pid().map_err(&fail)?;
         record.push("owner_pid", pid.map_or(Value::nothing(span), |p| Value::int(i64::from(p), span)));
+        let token = token::load_or_create(backend.path()).map_err(&fail)?;
+        record.push("token", Value::string(token, span));
         record.push("frames", Value::int(i64::try_from(frames).unwrap_or(i64::MAX), span));
         let states = backend.processor_states().map_err(&fail)?;
         for (kind, column) in [(ScriptKind::Handler, "handlers"), (ScriptKind::Generator, "generators")] {

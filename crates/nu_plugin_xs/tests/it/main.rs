@@ -15,5 +15,6 @@ mod generators;
 mod handlers;
 mod id;
 mod last_get_remove;
+mod listen;
 mod status;
 mod two_shells;
