@@ -20,6 +20,8 @@ use xs_core::{
 
 pub use xs_core::connection::Role;
 
+use crate::listen::Reach;
+
 /// The largest payload this process accepts on the socket when it owns the
 /// store. Other shells' plugins append through it, and `open --raw big.iso |
 /// xs append` must work for files of many gigabytes.
@@ -37,18 +39,27 @@ pub fn role_name(role: Role) -> &'static str {
 #[derive(Clone)]
 pub struct Backend {
     connection: Connection,
+    /// The listeners it serves when it owns the store.
+    reach: Reach,
 }
 
 impl Backend {
-    /// Connects to the owner of the store in `path`, or becomes it.
+    /// Connects to the owner of the store in `path`, or becomes it,
+    /// serving `reach` too.
     ///
     /// # Errors
     ///
     /// Io errors when `path` is not a writable directory;
-    /// [`xs_core::StoreError::Locked`] when it stays locked with no owner.
-    pub fn open(path: &Path) -> Result<Backend> {
-        let options = ServeOptions::builder().max_body(MAX_BODY).build();
-        Ok(Backend { connection: Connection::open_with(path, options)? })
+    /// [`xs_core::StoreError::Locked`] when it stays locked with no owner;
+    /// the listener errors of [`xs_core::server::Server::bind`].
+    pub fn open(path: &Path, reach: Reach) -> Result<Backend> {
+        let options = reach.apply(ServeOptions::builder().max_body(MAX_BODY).build());
+        Ok(Backend { connection: Connection::open_with(path, options)?, reach })
+    }
+
+    /// The listeners this backend serves when it owns the store.
+    pub fn reach(&self) -> &Reach {
+        &self.reach
     }
 
     /// A client of the store served at `remote`; nothing is contacted yet.
@@ -57,7 +68,7 @@ impl Backend {
     ///
     /// As [`Connection::remote`].
     pub fn remote(remote: Remote) -> Result<Backend> {
-        Ok(Backend { connection: Connection::remote(remote)? })
+        Ok(Backend { connection: Connection::remote(remote)?, reach: Reach::default() })
     }
 
     /// True for a store served at a URL.
@@ -92,6 +103,11 @@ impl Backend {
     /// Io errors asking the owner.
     pub fn owner_pid(&self) -> Result<Option<u32>> {
         self.connection.owner_pid()
+    }
+
+    /// The store's directory; `None` for a remote store.
+    pub fn path(&self) -> Option<&Path> {
+        self.connection.path()
     }
 
     /// The store's directory, or its URL.

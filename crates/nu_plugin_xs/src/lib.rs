@@ -16,6 +16,7 @@ pub mod commands;
 mod consumer;
 mod error;
 mod host;
+mod listen;
 mod location;
 mod watch;
 
@@ -30,6 +31,7 @@ use std::{
 pub use backend::{Backend, Role};
 pub use consumer::serve;
 use location::Place;
+pub use listen::Reach;
 use nu_plugin::{EngineInterface, EvaluatedCall, Plugin, PluginCommand};
 use nu_protocol::{LabeledError, Spanned};
 
@@ -63,8 +65,25 @@ impl XsPlugin {
     /// The store cannot be opened (not a directory, not writable, locked),
     /// labeled at `--store` when it was given.
     pub fn backend(&self, engine: &EngineInterface, call: &EvaluatedCall) -> Result<Backend, LabeledError> {
+        self.backend_reaching(engine, call, None)
+    }
+
+    /// As [`XsPlugin::backend`]; if this call opens the store, it serves
+    /// `reach` when it becomes the owner (else the plugin config's
+    /// `listen`). A store already open keeps what it serves: compare
+    /// [`Backend::reach`].
+    ///
+    /// # Errors
+    ///
+    /// As [`XsPlugin::backend`]; a listener that cannot be served.
+    pub fn backend_reaching(
+        &self,
+        engine: &EngineInterface,
+        call: &EvaluatedCall,
+        reach: Option<Reach>,
+    ) -> Result<Backend, LabeledError> {
         let place = location::store_place(engine, call)?;
-        let backend = self.connect(&place)?;
+        let backend = self.connect(&place, || reach.map_or_else(|| Reach::configured(engine), Ok))?;
         if backend.role() == Role::Owner && !self.kept_alive.swap(true, Ordering::SeqCst) {
             engine.set_gc_disabled(true)?;
         }
@@ -73,13 +92,17 @@ impl XsPlugin {
 
     /// The cached backend for `place`, or a new one. Opening happens under
     /// the lock, so concurrent calls on one store share one connection.
-    fn connect(&self, place: &Spanned<Place>) -> Result<Backend, LabeledError> {
+    fn connect(
+        &self,
+        place: &Spanned<Place>,
+        reach: impl FnOnce() -> Result<Reach, LabeledError>,
+    ) -> Result<Backend, LabeledError> {
         let mut backends = self.backends.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         if let Some(backend) = backends.get(&place.item) {
             return Ok(backend.clone());
         }
         let backend = match &place.item {
-            Place::Dir(path) => Backend::open(path).map_err(|e| error::opening(e, path, place.span))?,
+            Place::Dir(path) => Backend::open(path, reach()?).map_err(|e| error::opening(e, path, place.span))?,
             Place::Url(url) => Backend::remote(url.remote(place.span)?)
                 .map_err(|e| error::opening(e, std::path::Path::new(&url.url), place.span))?,
         };

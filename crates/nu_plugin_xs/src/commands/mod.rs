@@ -2,8 +2,9 @@
 //! [`xs_core::nu`] (`xs append`, `xs cat`, ...; the processor's engine
 //! offers the same values), each wrapped in [`shared::Shared`], and the
 //! plugin's own, one per file, methods in the same order (name,
-//! description, signature, examples, run): the `xs` parent, `xs eval`, `xs export`,
-//! `xs import`, `xs serve` and `xs status`.
+//! description, signature, examples, run): the `xs` parent, `xs eval`,
+//! `xs export`, `xs import`, `xs serve`, `xs status`, `xs token` and
+//! `xs token rotate`.
 
 mod eval;
 mod export;
@@ -11,6 +12,7 @@ mod import;
 mod serve;
 mod shared;
 mod status;
+mod token;
 mod xs;
 
 use std::path::PathBuf;
@@ -37,6 +39,8 @@ pub fn all() -> Vec<Box<dyn PluginCommand<Plugin = XsPlugin>>> {
         Box::new(import::Import),
         Box::new(serve::Serve),
         Box::new(status::Status),
+        Box::new(token::Token),
+        Box::new(token::Rotate),
     ]);
     commands
 }

@@ -1,4 +1,4 @@
-//! `xs status`: which store, who owns it, and what runs in it.
+//! `xs status`: which store, who owns it, its token, and what runs in it.
 
 use std::time::Duration;
 
@@ -9,6 +9,7 @@ use xs_core::{
     connection::Subscription,
     nu::value,
     script_state::{ScriptKind, ScriptState},
+    server::token,
     store::{Next, Poll},
 };
 
@@ -25,7 +26,7 @@ impl PluginCommand for Status {
     }
 
     fn description(&self) -> &str {
-        "The store's path, this shell's role (owner or client), the owner's pid, the frame count, and every handler and generator with its state"
+        "The store's path, this shell's role (owner or client), the owner's pid, the token, the frame count, and every handler and generator with its state"
     }
 
     fn extra_description(&self) -> &str {
@@ -33,7 +34,9 @@ impl PluginCommand for Status {
          (registered, active, invalid, failed, done, unregistered, stopped, or inert: imported \
          from a dump without --with-scripts, so it never runs), the register (spawn) frame it is \
          about, and the last error; null when the owner keeps no such report (cross-stream). \
-         Counting frames reads the whole stream."
+         Counting frames reads the whole stream. The token (made on first use, in <store>/token) \
+         is what clients of the owner's other listeners (xs serve --listen) present; `xs token \
+         rotate` replaces it. For a remote store it is null."
     }
 
     fn signature(&self) -> Signature {
@@ -43,6 +46,11 @@ impl PluginCommand for Status {
     fn examples(&self) -> Vec<Example<'_>> {
         vec![
             Example { example: "xs status", description: "Describe the store", result: None },
+            Example {
+                example: "(xs status).token == (xs token)",
+                description: "The token clients of the other listeners present",
+                result: Some(Value::test_bool(true)),
+            },
             Example {
                 example: "xs append a | ignore; (xs status).frames",
                 description: "How many frames the store holds",
@@ -67,6 +75,8 @@ impl PluginCommand for Status {
         record.push("role", Value::string(backend::role_name(backend.role()), span));
         let pid = backend.owner_pid().map_err(&fail)?;
         record.push("owner_pid", pid.map_or(Value::nothing(span), |p| Value::int(i64::from(p), span)));
+        let token = backend.path().map(token::load_or_create).transpose().map_err(&fail)?;
+        record.push("token", token.map_or(Value::nothing(span), |token| Value::string(token, span)));
         record.push("frames", Value::int(i64::try_from(frames).unwrap_or(i64::MAX), span));
         // An owner that keeps no report (cross-stream) answers 404: its
         // scripts' states are unknown, not absent.

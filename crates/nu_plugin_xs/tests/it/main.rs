@@ -20,6 +20,7 @@ mod generators;
 mod handlers;
 mod id;
 mod last_get_remove;
+mod listen;
 mod parity;
 mod remote;
 mod status;

@@ -131,7 +131,7 @@ fn bare_xs_prints_the_help() {
 }
 
 /// Waits for `path` to exist, within the deadline.
-fn wait_for(path: &Path) {
+pub fn wait_for(path: &Path) {
     let deadline = Instant::now() + DEADLINE;
     while !path.exists() {
         assert!(Instant::now() < deadline, "{} never appeared", path.display());

@@ -79,6 +79,16 @@ pub(crate) fn bind(listen: &Listen, options: &ServeOptions) -> Result<Bound> {
     Ok(Bound { listen, socket, auth })
 }
 
+/// Logs that `bound` is served (before it accepts, so the line is there
+/// once the server answers).
+pub(crate) fn announce(bound: &Bound, tls: Option<&tls::Served>) {
+    let (listen, auth) = (&bound.listen, bound.auth);
+    match tls {
+        Some(tls) => tracing::info!(%listen, auth, fingerprint = %tls.fingerprint, "listening (TLS)"),
+        None => tracing::info!(%listen, auth, "listening"),
+    }
+}
+
 /// Accepts on `bound` until the task is aborted (shutdown), handing each
 /// connection to `arrivals`; over TLS, once its handshake is done.
 pub(crate) async fn accept(
@@ -92,10 +102,6 @@ pub(crate) async fn accept(
         Ok(listener) => listener,
         Err(e) => return tracing::error!(%listen, error = %e, "cannot accept on a listener"),
     };
-    match &tls {
-        Some(tls) => tracing::info!(%listen, auth, fingerprint = %tls.fingerprint, "listening (TLS)"),
-        None => tracing::info!(%listen, auth, "listening"),
-    }
     let handshakes = Arc::new(Semaphore::new(HANDSHAKING));
     loop {
         let (stream, peer) = match listener.accept().await {

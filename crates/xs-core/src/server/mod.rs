@@ -282,6 +282,7 @@ impl Server {
         let mut accepting = JoinSet::new();
         for bound in extra {
             let tls = matches!(bound.listen, Listen::Https { .. }).then(|| tls.clone()).flatten();
+            listener::announce(&bound, tls.as_ref());
             accepting.spawn(listener::accept(bound, tls, arrived.clone(), options.header_timeout));
         }
         drop(arrived);
