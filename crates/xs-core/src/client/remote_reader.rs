@@ -37,7 +37,7 @@ pub struct RemoteReader {
 /// Where the lines come from, and how a wait for them is bounded.
 enum Lines {
     Socket(BufReader<Body<BufReader<UnixStream>>>),
-    Http(BufReader<ureq::BodyReader<'static>>, Arc<Tap>),
+    Http(Box<BufReader<ureq::BodyReader<'static>>>, Arc<Tap>),
 }
 
 impl RemoteReader {
@@ -48,7 +48,7 @@ impl RemoteReader {
 
     /// A read over a remote store's connection, whose waits `tap` bounds.
     pub(crate) fn http(body: ureq::BodyReader<'static>, tap: Arc<Tap>) -> Self {
-        Self::of(Lines::Http(BufReader::new(body), tap))
+        Self::of(Lines::Http(Box::new(BufReader::new(body)), tap))
     }
 
     fn of(lines: Lines) -> Self {
