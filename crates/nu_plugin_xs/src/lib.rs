@@ -30,8 +30,8 @@ use std::{
 
 pub use backend::{Backend, Role};
 pub use consumer::serve;
-use location::Place;
 pub use listen::Reach;
+use location::Place;
 use nu_plugin::{EngineInterface, EvaluatedCall, Plugin, PluginCommand};
 use nu_protocol::{LabeledError, Spanned};
 

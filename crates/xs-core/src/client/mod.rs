@@ -339,7 +339,8 @@ impl Client {
     /// ```
     pub fn eval(&self, script: &str, stop: Stop) -> Result<Evaluated> {
         let headers = vec![("accept", "application/json, application/x-ndjson, application/octet-stream".into())];
-        let request = Request { method: "POST", target: "/eval".into(), headers, payload: Payload::Bytes(script.as_bytes()) };
+        let request =
+            Request { method: "POST", target: "/eval".into(), headers, payload: Payload::Bytes(script.as_bytes()) };
         let Way::Socket(link) = &self.way else {
             let reason = "scripts are sent over the owner's unix socket only; run xs eval on its machine".into();
             return Err(StoreError::InvalidRemote { given: "POST /eval".into(), reason });

@@ -137,9 +137,22 @@ pub(crate) async fn guarded(
         && !keys.allows(request.headers())
     {
         tracing::warn!(%peer, method = %request.method(), path = request.uri().path(), "a request without the token: answered 401");
+        drain(request.into_body()).await;
         return Ok(unauthorized());
     }
     api.handle(request).await
+}
+
+/// How much of a refused request's body is read (and dropped) before the
+/// `401`, and for how long at most.
+const DRAIN: (usize, std::time::Duration) = (64 * 1024, std::time::Duration::from_secs(1));
+
+/// Reads a refused request's body up to [`DRAIN`]: a client still writing
+/// a small payload then reads the `401` instead of a broken pipe. A larger
+/// or slower one is cut off, as before.
+async fn drain(body: Incoming) {
+    use http_body_util::BodyExt;
+    let _ = tokio::time::timeout(DRAIN.1, http_body_util::Limited::new(body, DRAIN.0).collect()).await;
 }
 
 /// `401`, empty, with the scheme to use.
