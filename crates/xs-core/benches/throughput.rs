@@ -28,7 +28,9 @@
 //! gets every frame; `socket-append` `append` through the owner's unix
 //! socket (one client, sequential); `socket-follow-latency` a socket client
 //! appending to a socket follower (the reference has no socket dimensions:
-//! compare them with `append` and `follow-latency`); `handler-state` a
+//! compare them with `append` and `follow-latency`); `tcp-append` and
+//! `tcp-follow-latency` the same through a `tcp://127.0.0.1` listener with
+//! the store's token (compare them with the socket ones); `handler-state` a
 //! handler threading a counter through N frames from `start: "first"`, from
 //! its register frame to its last output, and `handler-emit` the same
 //! handler appending one frame per input (the reference's `actor-state` and
@@ -61,6 +63,8 @@ const DIMENSIONS: &[&str] = &[
     "lagging-follower",
     "socket-append",
     "socket-follow-latency",
+    "tcp-append",
+    "tcp-follow-latency",
     "handler-state",
     "handler-emit",
     "handler-restore",
@@ -113,8 +117,10 @@ impl Bench {
             "last" | "last-1x1000" => last_1x1000(self.seeded()?),
             "follow-latency" => follow_latency().await,
             "lagging-follower" => lagging_follower().await,
-            "socket-append" => socket_append(n),
-            "socket-follow-latency" => socket_follow_latency(),
+            "socket-append" => remote_append("socket-append", served()?, n),
+            "socket-follow-latency" => remote_follow_latency("socket-follow-latency", served()?),
+            "tcp-append" => remote_append("tcp-append", served_tcp()?, n),
+            "tcp-follow-latency" => remote_follow_latency("tcp-follow-latency", served_tcp()?),
             "handler-state" => handler(n, false),
             "handler-emit" => handler(n, true),
             "handler-restore" => handler_restore(n),
@@ -380,22 +386,39 @@ fn served() -> Result<(xs_core::client::Client, xs_core::server::ServerHandle, T
     Ok((xs_core::client::Client::new(dir.path()), server, dir))
 }
 
-/// `append` through the owner's socket: one client, sequential appends.
-fn socket_append(n: usize) -> Result<()> {
-    let (client, server, _dir) = served()?;
+/// A store served by this process on `tcp://127.0.0.1:<free port>` too,
+/// and a client of that listener holding the store's token.
+fn served_tcp() -> Result<(xs_core::client::Client, xs_core::server::ServerHandle, TempDir)> {
+    let (store, dir) = fresh_store()?;
+    let options = xs_core::server::ServeOptions::builder().listen(vec!["tcp://127.0.0.1:0".parse()?]).build();
+    let server = xs_core::server::Server::bind(store, options)?.spawn()?;
+    let url = server.listening().first().and_then(|listen| listen.url()).ok_or("the tcp listener has no url")?;
+    let token = xs_core::server::token::load_or_create(dir.path())?;
+    let client = xs_core::client::Client::remote(xs_core::client::Remote::new(&url)?.token(token))?;
+    Ok((client, server, dir))
+}
+
+/// `append` through a client of the owner: one client, sequential appends.
+fn remote_append(
+    name: &str,
+    (client, server, _dir): (xs_core::client::Client, xs_core::server::ServerHandle, TempDir),
+    n: usize,
+) -> Result<()> {
     let start = Instant::now();
     for _ in 0..n {
         client.append(Frame::builder("ev").build(), std::io::empty())?;
     }
-    report("socket-append", n, start.elapsed());
+    report(name, n, start.elapsed());
     server.shutdown();
     Ok(())
 }
 
-/// `follow-latency` with both ends on the socket: a client appends, a
-/// socket follower sees it.
-fn socket_follow_latency() -> Result<()> {
-    let (client, server, _dir) = served()?;
+/// `follow-latency` with both ends clients of the owner: one appends, a
+/// following read sees it.
+fn remote_follow_latency(
+    name: &str,
+    (client, server, _dir): (xs_core::client::Client, xs_core::server::ServerHandle, TempDir),
+) -> Result<()> {
     let mut follower = client.reader(ReadOptions::builder().follow(FollowOption::On).new(true).build())?;
     recv_remote(&mut follower, THRESHOLD)?;
     let mut latencies = Vec::with_capacity(1000);
@@ -407,7 +430,7 @@ fn socket_follow_latency() -> Result<()> {
     }
     latencies.sort();
     let (p50, p99) = (latencies[500].as_micros(), latencies[990].as_micros());
-    println!("socket-follow-latency p50_us={p50} p99_us={p99}");
+    println!("{name} p50_us={p50} p99_us={p99}");
     drop(follower);
     server.shutdown();
     Ok(())
