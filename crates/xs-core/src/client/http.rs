@@ -23,7 +23,7 @@ use crate::{
     client::{
         remote::Remote,
         tls,
-        transport::{Payload, Request, malformed},
+        transport::{Payload, Request, malformed, refused},
         wire::{Dialer, Tap},
     },
     error::{Result, StoreError},
@@ -153,13 +153,10 @@ fn agent(tls: Option<Arc<ClientConfig>>, tap: Option<Arc<Tap>>) -> ureq::Agent {
 impl HttpResponse {
     /// Fails with the owner's message unless the status is 2xx.
     pub(crate) fn ok(self) -> Result<HttpResponse> {
-        if (200..300).contains(&self.status) {
-            return Ok(self);
+        match self.status {
+            200..300 => Ok(self),
+            status => Err(refused(status, self.body)),
         }
-        let status = self.status;
-        let mut message = String::new();
-        let _ = self.body.take(64 * 1024).read_to_string(&mut message);
-        Err(StoreError::Remote { status, message })
     }
 
     /// The whole body.

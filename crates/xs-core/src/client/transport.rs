@@ -168,16 +168,21 @@ impl Request<'_> {
     }
 }
 
+/// The owner's refusal of a request: its status, and the start of the
+/// message in `body` (either way a request went).
+pub(crate) fn refused(status: u16, body: impl Read) -> StoreError {
+    let mut message = String::new();
+    let _ = body.take(64 * 1024).read_to_string(&mut message);
+    StoreError::Remote { status, message }
+}
+
 impl Response {
     /// Fails with the owner's message unless the status is 2xx.
     pub(crate) fn ok(self) -> Result<Response> {
-        if (200..300).contains(&self.status) {
-            return Ok(self);
+        match self.status {
+            200..300 => Ok(self),
+            status => Err(refused(status, self.body)),
         }
-        let status = self.status;
-        let mut message = String::new();
-        let _ = self.body.take(64 * 1024).read_to_string(&mut message);
-        Err(StoreError::Remote { status, message })
     }
 
     /// The whole body; the connection then serves the next request.
