@@ -15,7 +15,7 @@ mod status;
 mod token;
 mod xs;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use nu_plugin::{EngineInterface, EvaluatedCall, PluginCommand};
 use nu_protocol::{LabeledError, Record, Span, Spanned, Value};
@@ -23,7 +23,7 @@ use xs_core::nu::commands::{base_signature, signature};
 
 use xs_core::dump::Summary;
 
-use crate::{XsPlugin, location};
+use crate::{Backend, XsPlugin, error, location};
 
 /// Every command the plugin offers.
 pub fn all() -> Vec<Box<dyn PluginCommand<Plugin = XsPlugin>>> {
@@ -50,6 +50,17 @@ pub fn all() -> Vec<Box<dyn PluginCommand<Plugin = XsPlugin>>> {
 fn dir_arg(engine: &EngineInterface, call: &EvaluatedCall, position: usize) -> Result<Spanned<PathBuf>, LabeledError> {
     let dir: Spanned<String> = call.req(position)?;
     Ok(Spanned { item: location::user_path(engine, &dir.item)?, span: dir.span })
+}
+
+/// The store's directory, for a command that works on a store on this
+/// machine (`xs serve`, `xs token`): a remote store's owner is elsewhere.
+fn local_dir<'b>(backend: &'b Backend, command: &str, head: Span) -> Result<&'b Path, LabeledError> {
+    backend.path().ok_or_else(|| {
+        let message =
+            format!("{} is a remote store: {command} works on a store directory on this machine", backend.location());
+        error::invalid(message, "not a local store", head)
+            .with_help(format!("run {command} on the machine that holds the store, with --store <dir>"))
+    })
 }
 
 /// `{frames, payloads}` of an export or import.

@@ -85,14 +85,7 @@ impl PluginCommand for Serve {
         let asked = Reach::from_flags(engine, call)?;
         let asked = (asked != Reach::default()).then_some(asked);
         let backend = plugin.backend_reaching(engine, call, asked.clone())?;
-        if backend.is_remote() {
-            return Err(error::invalid(
-                format!("{} is a remote store: xs serve owns a store directory on this machine", backend.location()),
-                "not a local store",
-                call.head,
-            )
-            .with_help("run xs serve on the machine that holds the store, with --store <dir>"));
-        }
+        super::local_dir(&backend, self.name(), call.head)?;
         if backend.role() == Role::Client {
             let owner = backend.owner_pid().map_err(error::at(call.head))?;
             let owner = owner.map_or_else(|| "another process".to_string(), |pid| format!("process {pid}"));

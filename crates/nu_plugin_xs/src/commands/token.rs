@@ -57,7 +57,8 @@ impl PluginCommand for Token {
         _input: PipelineData,
     ) -> Result<PipelineData, LabeledError> {
         let backend = plugin.backend(engine, call)?;
-        let token = token::load_or_create(local(&backend, call.head)?).map_err(error::at(call.head))?;
+        let token =
+            token::load_or_create(super::local_dir(&backend, self.name(), call.head)?).map_err(error::at(call.head))?;
         Ok(PipelineData::value(Value::string(token, call.head), None))
     }
 }
@@ -105,18 +106,10 @@ impl PluginCommand for Rotate {
         _input: PipelineData,
     ) -> Result<PipelineData, LabeledError> {
         let backend = plugin.backend(engine, call)?;
-        let token = token::rotate_served(local(&backend, call.head)?).map_err(error::at(call.head))?;
+        let token =
+            token::rotate_served(super::local_dir(&backend, self.name(), call.head)?).map_err(error::at(call.head))?;
         Ok(PipelineData::value(Value::string(token, call.head), None))
     }
-}
-
-/// The store's directory: a remote store's token is the one its client
-/// already holds, and only its owner's machine can rotate it.
-fn local(backend: &crate::Backend, head: nu_protocol::Span) -> Result<&std::path::Path, LabeledError> {
-    backend.path().ok_or_else(|| {
-        error::invalid(format!("{} is a remote store", backend.location()), "not a local store", head)
-            .with_help("run this on the machine that holds the store, with --store <dir>")
-    })
 }
 
 #[cfg(test)]
