@@ -30,7 +30,9 @@
 //! appending to a socket follower (the reference has no socket dimensions:
 //! compare them with `append` and `follow-latency`); `tcp-append` and
 //! `tcp-follow-latency` the same through a `tcp://127.0.0.1` listener with
-//! the store's token (compare them with the socket ones); `handler-state` a
+//! the store's token (compare them with the socket ones); `tls-append` and
+//! `tls-follow-latency` the same through an `https://127.0.0.1` listener with
+//! a self-signed certificate, pinned by its fingerprint; `handler-state` a
 //! handler threading a counter through N frames from `start: "first"`, from
 //! its register frame to its last output, and `handler-emit` the same
 //! handler appending one frame per input (the reference's `actor-state` and
@@ -65,6 +67,8 @@ const DIMENSIONS: &[&str] = &[
     "socket-follow-latency",
     "tcp-append",
     "tcp-follow-latency",
+    "tls-append",
+    "tls-follow-latency",
     "handler-state",
     "handler-emit",
     "handler-restore",
@@ -121,6 +125,8 @@ impl Bench {
             "socket-follow-latency" => remote_follow_latency("socket-follow-latency", served()?),
             "tcp-append" => remote_append("tcp-append", served_tcp()?, n),
             "tcp-follow-latency" => remote_follow_latency("tcp-follow-latency", served_tcp()?),
+            "tls-append" => remote_append("tls-append", served_tls()?, n),
+            "tls-follow-latency" => remote_follow_latency("tls-follow-latency", served_tls()?),
             "handler-state" => handler(n, false),
             "handler-emit" => handler(n, true),
             "handler-restore" => handler_restore(n),
@@ -389,12 +395,30 @@ fn served() -> Result<(xs_core::client::Client, xs_core::server::ServerHandle, T
 /// A store served by this process on `tcp://127.0.0.1:<free port>` too,
 /// and a client of that listener holding the store's token.
 fn served_tcp() -> Result<(xs_core::client::Client, xs_core::server::ServerHandle, TempDir)> {
+    served_on("tcp://127.0.0.1:0", None)
+}
+
+/// [`served_tcp`] over TLS: `https://127.0.0.1:<free port>` with a
+/// self-signed certificate, which the client pins by its fingerprint.
+fn served_tls() -> Result<(xs_core::client::Client, xs_core::server::ServerHandle, TempDir)> {
+    served_on("https://127.0.0.1:0", Some(xs_core::server::Tls::SelfSigned))
+}
+
+fn served_on(
+    listen: &str,
+    tls: Option<xs_core::server::Tls>,
+) -> Result<(xs_core::client::Client, xs_core::server::ServerHandle, TempDir)> {
+    use xs_core::client::{Remote, Trust};
     let (store, dir) = fresh_store()?;
-    let options = xs_core::server::ServeOptions::builder().listen(vec!["tcp://127.0.0.1:0".parse()?]).build();
+    let options = xs_core::server::ServeOptions::builder().listen(vec![listen.parse()?]).maybe_tls(tls).build();
     let server = xs_core::server::Server::bind(store, options)?.spawn()?;
-    let url = server.listening().first().and_then(|listen| listen.url()).ok_or("the tcp listener has no url")?;
+    let url = server.listening().first().and_then(|listen| listen.url()).ok_or("the listener has no url")?;
     let token = xs_core::server::token::load_or_create(dir.path())?;
-    let client = xs_core::client::Client::remote(xs_core::client::Remote::new(&url)?.token(token))?;
+    let mut remote = Remote::new(&url)?.token(token);
+    if let Some(fingerprint) = server.fingerprint() {
+        remote = remote.trust(Trust::Fingerprint(fingerprint.parse()?));
+    }
+    let client = xs_core::client::Client::remote(remote)?;
     Ok((client, server, dir))
 }
 

@@ -73,14 +73,19 @@ pub struct Shell {
 struct Remote {
     url: String,
     token: String,
+    /// The certificate's SHA-256 fingerprint, for a TLS listener.
+    fingerprint: Option<String>,
     server: Option<xs_core::server::ServerHandle>,
 }
 
-/// Owns the store in `dir` and serves it on `listen`; returns its URL.
+/// Owns the store in `dir` and serves it on `listen` (with a self-signed
+/// certificate for `https://`); returns its URL.
 fn serve(dir: &Path, listen: &str) -> (xs_core::server::ServerHandle, String) {
     let store = xs_core::Store::new(dir).unwrap();
+    let tls = listen.starts_with("https://").then_some(xs_core::server::Tls::SelfSigned);
     let listen = listen.parse().unwrap();
-    let options = xs_core::server::ServeOptions::builder().listen(vec![listen]).max_body(1 << 40).build();
+    let options =
+        xs_core::server::ServeOptions::builder().listen(vec![listen]).maybe_tls(tls).max_body(1 << 40).build();
     let server = xs_core::server::Server::bind(store, options).unwrap().spawn().unwrap();
     let url = server.listening().iter().find_map(|l| l.url()).expect("the TCP listener's URL");
     (server, url)
@@ -96,10 +101,22 @@ impl Shell {
     /// owns it and serves it on `tcp://127.0.0.1:<free port>`, and every
     /// `nu` gets its URL in `XS_STORE` and its token in `XS_TOKEN`.
     pub fn tcp() -> Shell {
+        Shell::served("tcp://127.0.0.1:0")
+    }
+
+    /// [`Shell::tcp`] over TLS: `https://127.0.0.1:<free port>` with a
+    /// self-signed certificate, which every `nu` trusts by its
+    /// fingerprint in `XS_FINGERPRINT`.
+    pub fn tls() -> Shell {
+        Shell::served("https://127.0.0.1:0")
+    }
+
+    fn served(listen: &str) -> Shell {
         let mut shell = Shell::new();
-        let (server, url) = serve(&shell.store(), "tcp://127.0.0.1:0");
+        let (server, url) = serve(&shell.store(), listen);
         let token = xs_core::server::token::load_or_create(&shell.store()).unwrap();
-        shell.remote = Some(Remote { url, token, server: Some(server) });
+        let fingerprint = server.fingerprint().map(|f| f.to_string());
+        shell.remote = Some(Remote { url, token, fingerprint, server: Some(server) });
         shell
     }
 
@@ -163,6 +180,11 @@ impl Shell {
         if let Some(remote) = &self.remote {
             command.env("XS_STORE", &remote.url).env("XS_TOKEN", &remote.token);
         }
+        match self.remote.as_ref().and_then(|r| r.fingerprint.as_ref()) {
+            Some(fingerprint) => command.env("XS_FINGERPRINT", fingerprint),
+            None => command.env_remove("XS_FINGERPRINT"),
+        };
+        command.env_remove("XS_CA");
         command
     }
 

@@ -1,5 +1,6 @@
 //! `xs eval` in the real `nu`: a script run by the store's owner (this
-//! shell's plugin, or another shell's), its output back as values.
+//! shell's plugin, another shell's, or a remote owner over TCP), its
+//! output back as values.
 
 use std::{
     process::Command,
@@ -10,9 +11,8 @@ use serde_json::json;
 
 use crate::common::{DEADLINE, Shell};
 
-#[test]
-fn values_streams_and_bytes_come_back_as_nushell_values() {
-    let shell = Shell::new();
+both_ways! {
+fn values_streams_and_bytes_come_back_as_nushell_values(shell) {
     assert_eq!(shell.json(r#"xs eval '"hi" | xs append note | get topic'"#), json!("note"));
     assert_eq!(shell.json("xs last note | xs cas"), json!("hi"), "the owner's append is in the store");
     assert_eq!(shell.json("xs eval '2 + 3'"), json!(5));
@@ -27,14 +27,15 @@ fn values_streams_and_bytes_come_back_as_nushell_values() {
         "an endless stream ends when read no more"
     );
 }
+}
 
-#[test]
-fn a_script_error_carries_nushells_message() {
-    let shell = Shell::new();
+both_ways! {
+fn a_script_error_carries_nushells_message(shell) {
     let stderr = shell.fails(r#"xs eval 'error make {msg: "boom from the owner"}'"#);
     assert!(stderr.contains("boom from the owner"), "{stderr}");
     let stderr = shell.fails("xs eval");
     assert!(stderr.contains("no script to run"), "{stderr}");
+}
 }
 
 #[test]
@@ -51,13 +52,17 @@ fn a_client_shell_evaluates_in_the_owner_with_its_modules() {
     assert!(owner.wait(DEADLINE).status.success());
 }
 
+both_ways! {
 /// Ctrl-C on a client's `xs eval` of a script that never answers stops
-/// the script on the owner (another shell's plugin).
-#[test]
-fn ctrl_c_stops_the_script_on_the_owner() {
-    let shell = Shell::new();
-    let mut owner = shell.spawn("xs append started | to json -r | print; xs cat -f --new -T stop | first 1 | ignore");
-    owner.json_line(Duration::from_secs(20));
+/// the script on the owner (another shell's plugin, or the remote owner).
+fn ctrl_c_stops_the_script_on_the_owner(shell) {
+    let local = shell.url().is_none();
+    let owner = local.then(|| {
+        let mut owner =
+            shell.spawn("xs append started | to json -r | print; xs cat -f --new -T stop | first 1 | ignore");
+        owner.json_line(Duration::from_secs(20));
+        owner
+    });
     let client = shell.spawn("xs eval 'loop { xs append tick | ignore; sleep 20ms }'");
     let ticks = || shell.json("xs cat -T tick | length").as_u64().unwrap();
     let deadline = Instant::now() + DEADLINE;
@@ -76,6 +81,9 @@ fn ctrl_c_stops_the_script_on_the_owner() {
         }
         assert!(Instant::now() < deadline, "the script kept running after Ctrl-C");
     }
-    shell.json("xs append stop");
-    assert!(owner.wait(DEADLINE).status.success());
+    if let Some(owner) = owner {
+        shell.json("xs append stop");
+        assert!(owner.wait(DEADLINE).status.success());
+    }
+}
 }

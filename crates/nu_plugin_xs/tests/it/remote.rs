@@ -90,3 +90,26 @@ fn a_follow_resumes_after_its_remote_owner_restarts() {
     assert_eq!(follower.json_line(WAIT), c);
     assert!(follower.wait(DEADLINE).status.success());
 }
+
+/// A store served over TLS with a self-signed certificate: a `nu` trusts
+/// it by its fingerprint (`XS_FINGERPRINT`) or by the certificate as a CA
+/// file (`XS_CA`), and refuses it with neither or with a wrong pin,
+/// storing nothing.
+#[test]
+fn a_tls_store_is_trusted_by_fingerprint_or_ca_and_nothing_else() {
+    let shell = Shell::tls();
+    assert!(shell.url().unwrap().starts_with("https://"));
+    assert_eq!(shell.json("'secret' | xs append note | get hash | xs cas"), json!("secret"));
+    assert_eq!(shell.json("xs cat -f | first 1 | get topic"), json!(["note"]));
+    assert_eq!(shell.json("xs eval '1 + 1'"), json!(2));
+    let cert = shell.store().join("tls/cert.pem");
+    let by_ca = format!("hide-env XS_FINGERPRINT; $env.XS_CA = '{}'; xs last note | get topic", cert.display());
+    assert_eq!(shell.json(&by_ca), json!("note"));
+    let stderr = shell.fails("hide-env XS_FINGERPRINT; xs append x");
+    assert!(stderr.contains("is not trusted"), "the system's roots do not have it: {stderr}");
+    let pin = shell.json("$env.XS_FINGERPRINT").as_str().unwrap().to_string();
+    let wrong: String = pin.chars().rev().collect();
+    let stderr = shell.fails(&format!("$env.XS_FINGERPRINT = '{wrong}'; xs append x"));
+    assert!(stderr.contains("is not trusted"), "a wrong pin: {stderr}");
+    assert_eq!(shell.json("xs cat | length"), json!(1), "the refused appends stored nothing");
+}

@@ -26,6 +26,14 @@ impl Answer {
         }
     }
 
+    /// The answer's `content-type`, if it has one.
+    pub(crate) fn content_type(&self) -> Option<&str> {
+        match self {
+            Answer::Socket(response) => response.content_type.as_deref(),
+            Answer::Http(response) => response.content_type.as_deref(),
+        }
+    }
+
     /// Fails with the owner's message unless the status is 2xx.
     pub(crate) fn ok(self) -> Result<Answer> {
         Ok(match self {

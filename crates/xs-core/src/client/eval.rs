@@ -11,15 +11,14 @@
 
 use std::{
     io::{self, BufRead, BufReader, Read},
-    os::unix::net::UnixStream,
     sync::Arc,
     time::Duration,
 };
 
 use crate::{
     client::{
-        chunked::Body,
-        transport::{Response, is_timeout, malformed},
+        answer::Answer,
+        transport::{is_timeout, malformed},
     },
     error::{Result, StoreError},
 };
@@ -49,9 +48,11 @@ pub enum Evaluated {
 
 /// The bytes of an evaluation's answer, read as they come; a read fails
 /// once the caller's [`Stop`] says so, or when the answer was cut short
-/// (the script failed after its output began).
+/// (the script failed after its output began). Over the socket a read
+/// times out every [`TICK`] and is asked again here; a remote store's
+/// connection asks the [`Stop`] itself (its transport's tap).
 pub struct EvalBytes {
-    body: Body<BufReader<UnixStream>>,
+    body: Box<dyn Read + Send>,
     stop: Stop,
 }
 
@@ -93,15 +94,15 @@ impl Iterator for EvalLines {
 /// [`StoreError::Script`] with Nushell's message for a 422;
 /// [`StoreError::Remote`] for another refusal (501: the owner runs no
 /// processor); a malformed single value.
-pub(crate) fn output(response: Response, stop: Stop) -> Result<Evaluated> {
-    match response.status {
+pub(crate) fn output(answer: Answer, stop: Stop) -> Result<Evaluated> {
+    match answer.status() {
         204 => return Ok(Evaluated::Nothing),
-        422 => return Err(StoreError::Script { message: text(response)? }),
+        422 => return Err(StoreError::Script { message: text(answer)? }),
         _ => {}
     }
-    let response = response.ok()?;
-    let content_type = response.content_type.clone().unwrap_or_default();
-    let mut body = EvalBytes { body: response.body, stop };
+    let answer = answer.ok()?;
+    let content_type = answer.content_type().unwrap_or_default().to_string();
+    let mut body = EvalBytes { body: answer.into_read(), stop };
     if content_type.starts_with("application/x-ndjson") {
         Ok(Evaluated::Lines(EvalLines { lines: BufReader::new(body) }))
     } else if content_type.starts_with("application/json") {
@@ -127,8 +128,8 @@ fn cut(e: io::Error) -> io::Error {
     )
 }
 
-fn text(response: Response) -> Result<String> {
+fn text(answer: Answer) -> Result<String> {
     let mut message = String::new();
-    response.body.take(1024 * 1024).read_to_string(&mut message)?;
+    answer.into_read().take(1024 * 1024).read_to_string(&mut message)?;
     Ok(message)
 }

@@ -45,6 +45,7 @@ pub(crate) struct Http {
 /// An answer whose body has not been read yet.
 pub(crate) struct HttpResponse {
     pub(crate) status: u16,
+    pub(crate) content_type: Option<String>,
     pub(crate) body: ureq::BodyReader<'static>,
 }
 
@@ -94,7 +95,10 @@ impl Http {
         }?;
         match response.status().as_u16() {
             401 => Err(StoreError::Unauthorized { url: self.url().into() }),
-            status => Ok(HttpResponse { status, body: response.into_body().into_reader() }),
+            status => {
+                let content_type = response.headers().get("content-type").and_then(|v| v.to_str().ok()).map(Into::into);
+                Ok(HttpResponse { status, content_type, body: response.into_body().into_reader() })
+            }
         }
     }
 
@@ -136,8 +140,10 @@ fn unreachable(kind: io::ErrorKind) -> bool {
 
 /// An agent that dials with `tls` and, for a read, its `tap`. Status codes
 /// are answers, not errors; no redirects, no proxy from the environment, no
-/// compression: a store's API is spoken as it is over the socket.
+/// compression: a store's API is spoken as it is over the socket. An
+/// evaluation's answer may take any time: its caller's stop bounds it.
 fn agent(tls: Option<Arc<ClientConfig>>, tap: Option<Arc<Tap>>) -> ureq::Agent {
+    let stoppable = tap.as_ref().is_some_and(|tap| tap.is_stoppable());
     let config = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .max_redirects(0)
@@ -145,7 +151,7 @@ fn agent(tls: Option<Arc<ClientConfig>>, tap: Option<Arc<Tap>>) -> ureq::Agent {
         .accept_encoding(AutoHeaderValue::None)
         .user_agent(concat!("xs/", env!("CARGO_PKG_VERSION")))
         .timeout_connect(Some(CONNECT_TIMEOUT))
-        .timeout_recv_response(Some(ANSWER_TIMEOUT))
+        .timeout_recv_response((!stoppable).then_some(ANSWER_TIMEOUT))
         .build();
     ureq::Agent::with_parts(config, Dialer { tls, tap }, DefaultResolver::default())
 }

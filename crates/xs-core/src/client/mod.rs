@@ -341,14 +341,13 @@ impl Client {
         let headers = vec![("accept", "application/json, application/x-ndjson, application/octet-stream".into())];
         let request =
             Request { method: "POST", target: "/eval".into(), headers, payload: Payload::Bytes(script.as_bytes()) };
-        let Way::Socket(link) = &self.way else {
-            let reason = "scripts are sent over the owner's unix socket only; run xs eval on its machine".into();
-            return Err(StoreError::InvalidRemote { given: "POST /eval".into(), reason });
+        let answer = match &self.way {
+            Way::Socket(link) => request.send_waiting(link, Some(eval::TICK), &|| !stop()).map(Answer::Socket),
+            Way::Http(http) => http.send(request, Some(Arc::new(Tap::stopping(stop.clone())))).map(Answer::Http),
         };
-        let response = request.send_waiting(link, Some(eval::TICK), &|| !stop());
-        match response {
+        match answer {
             Err(_) if stop() => Err(eval::stopped().into()),
-            response => eval::output(response?, stop),
+            answer => eval::output(answer?, stop),
         }
     }
 

@@ -9,7 +9,10 @@
 //! connection it runs on sets how long the next wait for bytes may take;
 //! when it runs out the read gets `WouldBlock` and loses nothing (rustls and
 //! ureq keep their partial state), so a follow needs no thread of its own
-//! and ends when its reader is dropped.
+//! and ends when its reader is dropped. An evaluation's tap carries its
+//! caller's [`Stop`] instead: the owner may take any time to answer, so
+//! each wait is cut into [`TICK`]s, between which the caller is asked,
+//! and ureq sees one wait that ends with bytes or with the caller's stop.
 
 use std::{
     fmt,
@@ -23,18 +26,34 @@ use rustls::{ClientConfig, ClientConnection, StreamOwned};
 use rustls_pki_types::ServerName;
 use ureq::unversioned::transport::{Buffers, ConnectionDetails, Connector, LazyBuffers, NextTimeout, Transport};
 
+use crate::client::eval::{Stop, TICK, stopped};
+
 /// How long a connection may take to open, TLS handshake included, when
 /// ureq sets no deadline.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A read's hold on the wait of its connection's next read.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub(crate) struct Tap {
     /// `Some`: wait at most this long for bytes (a poll); `None`: block.
     wait: Mutex<Option<Duration>>,
+    /// An evaluation's caller: every wait goes on, [`TICK`] by [`TICK`],
+    /// until bytes come or this says stop.
+    stop: Option<Stop>,
 }
 
 impl Tap {
+    /// The tap of an evaluation that `stop` may end.
+    pub(crate) fn stopping(stop: Stop) -> Tap {
+        Tap { wait: Mutex::default(), stop: Some(stop) }
+    }
+
+    /// True for an evaluation's tap, whose waits have no deadline but the
+    /// caller's stop.
+    pub(crate) fn is_stoppable(&self) -> bool {
+        self.stop.is_some()
+    }
+
     pub(crate) fn set(&self, wait: Option<Duration>) {
         *self.wait.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = wait;
     }
@@ -159,22 +178,13 @@ impl Transport for Wire {
     }
 
     fn await_input(&mut self, timeout: NextTimeout) -> Result<bool, ureq::Error> {
+        if let Some(stop) = self.tap.as_ref().and_then(|tap| tap.stop.clone()) {
+            return self.await_or_stop(&*stop);
+        }
         let polled = self.tap.as_ref().and_then(|tap| tap.get());
         let wanted = polled.or_else(|| timeout.not_zero().map(|t| *t));
-        if wanted != self.read_timeout {
-            self.stream.tcp().set_read_timeout(wanted)?;
-            self.read_timeout = wanted;
-        }
-        let input = self.buffers.input_append_buf();
-        let read = match &mut self.stream {
-            Stream::Plain(tcp) => tcp.read(input),
-            Stream::Tls(tls) => tls.read(input),
-        };
-        match read {
-            Ok(n) => {
-                self.buffers.input_appended(n);
-                Ok(n > 0)
-            }
+        match self.read(wanted) {
+            Ok(n) => Ok(n > 0),
             // A poll's wait ran out: the read goes on at the next poll.
             Err(e) if polled.is_some() && waited(&e) => Err(io::Error::from(io::ErrorKind::WouldBlock).into()),
             Err(e) => Err(timed_out(e, timeout)),
@@ -187,6 +197,37 @@ impl Transport for Wire {
 
     fn is_tls(&self) -> bool {
         matches!(self.stream, Stream::Tls(_))
+    }
+}
+
+impl Wire {
+    /// Reads what the connection has into ureq's input buffer, waiting at
+    /// most `wait` (`None`: block).
+    fn read(&mut self, wait: Option<Duration>) -> io::Result<usize> {
+        if wait != self.read_timeout {
+            self.stream.tcp().set_read_timeout(wait)?;
+            self.read_timeout = wait;
+        }
+        let input = self.buffers.input_append_buf();
+        let read = match &mut self.stream {
+            Stream::Plain(tcp) => tcp.read(input),
+            Stream::Tls(tls) => tls.read(input),
+        }?;
+        self.buffers.input_appended(read);
+        Ok(read)
+    }
+
+    /// An evaluation's wait: [`TICK`] by [`TICK`] until bytes come, or
+    /// the connection fails, or `stop` says so.
+    fn await_or_stop(&mut self, stop: &(dyn Fn() -> bool + Send + Sync)) -> Result<bool, ureq::Error> {
+        loop {
+            match self.read(Some(TICK)) {
+                Ok(n) => return Ok(n > 0),
+                Err(e) if waited(&e) && !stop() => continue,
+                Err(e) if waited(&e) => return Err(stopped().into()),
+                Err(e) => return Err(e.into()),
+            }
+        }
     }
 }
 
@@ -207,6 +248,12 @@ fn is_open(tcp: &TcpStream) -> bool {
     use rustix::net::RecvFlags;
     let peek = rustix::net::recv(tcp, &mut [0u8; 1], RecvFlags::PEEK | RecvFlags::DONTWAIT);
     matches!(peek, Err(rustix::io::Errno::AGAIN))
+}
+
+impl fmt::Debug for Tap {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Tap").field("wait", &self.get()).field("stoppable", &self.is_stoppable()).finish()
+    }
 }
 
 impl fmt::Debug for Dialer {

@@ -5,11 +5,11 @@
 //! its owner's restart without a gap or a duplicate, and TLS trust by
 //! fingerprint and by CA file.
 
-use std::{io::Read, path::Path, time::Duration};
+use std::{io::Read, path::Path, sync::Arc, time::Duration};
 
 use xs_core::{
     FollowOption, Frame, ReadOptions, Store, StoreError, TTL,
-    client::{Client, Fingerprint, Remote, Trust},
+    client::{Client, Evaluated, Fingerprint, Remote, Stop, Trust},
     connection::{Connection, Role},
     server::{ServeOptions, Server, ServerHandle, Tls, token},
     store::{Next, Poll},
@@ -216,4 +216,50 @@ fn tls_trusts_the_pinned_fingerprint_or_the_ca_file_and_nothing_else() {
     );
     let plain = Client::remote(Remote::new(&served.url.replacen("https", "http", 1)).unwrap().token(&served.token));
     assert!(plain.unwrap().version().is_err(), "plain HTTP to a TLS listener does not work");
+}
+
+/// `POST /eval` from a remote client, over TCP and over TLS: a value, a
+/// list stream, Nushell's error, and a stop that cuts a script which
+/// never answers (the owner interrupts it: its appends end).
+#[test]
+fn eval_runs_in_the_owner_over_tcp_and_tls() {
+    let tcp = tcp();
+    let tls = serve("https://127.0.0.1:0", Some(Tls::SelfSigned));
+    let pin: Fingerprint = tls.server.fingerprint().unwrap().parse().unwrap();
+    let tls_client =
+        Client::remote(Remote::new(&tls.url).unwrap().token(&tls.token).trust(Trust::Fingerprint(pin))).unwrap();
+    for (served, client) in [(&tcp, tcp.client()), (&tls, tls_client)] {
+        let never: Stop = Arc::new(|| false);
+        let Evaluated::Value(value) = client.eval("'hi' | xs append note | get topic", never.clone()).unwrap() else {
+            panic!("one value")
+        };
+        assert_eq!((value, served.store.last("note", 5).unwrap().len()), (serde_json::json!("note"), 1));
+        let Evaluated::Lines(lines) = client.eval("1..3 | each {|n| $n * 10}", never.clone()).unwrap() else {
+            panic!("a list stream")
+        };
+        let lines: Vec<_> = lines.collect::<Result<_, _>>().unwrap();
+        assert_eq!(lines, [serde_json::json!(10), serde_json::json!(20), serde_json::json!(30)]);
+        let err = client.eval("error make {msg: 'boom afar'}", never.clone()).err().expect("a script error");
+        assert!(matches!(&err, StoreError::Script { message } if message.contains("boom afar")), "{err:?}");
+
+        // A script that never answers, stopped by its caller once it ran.
+        let store = served.store.clone();
+        let ran = move || store.last("tick", 1).is_ok_and(|f| !f.is_empty());
+        let stop: Stop = Arc::new(ran);
+        let err = client.eval("loop { xs append tick | ignore; sleep 20ms }", stop).err().expect("stopped");
+        assert!(err.to_string().contains("stopped"), "{err}");
+        let ticks = || served.store.last("tick", usize::MAX).unwrap().len();
+        let deadline = std::time::Instant::now() + crate::common::PATIENCE;
+        loop {
+            let before = ticks();
+            std::thread::sleep(Duration::from_millis(300));
+            if ticks() == before {
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "the owner kept running the script");
+        }
+    }
+    let anonymous = Client::remote(Remote::new(&tcp.url).unwrap()).unwrap();
+    let err = anonymous.eval("1", Arc::new(|| false)).err().expect("refused");
+    assert!(matches!(err, StoreError::Unauthorized { .. }), "{err:?}");
 }
