@@ -10,7 +10,8 @@
 //! ```
 //!
 //! The instance's thread reads `<name>.*` from the action's low-water
-//! mark (see `call.rs`), first the history (collecting which calls are
+//! mark (see `call.rs`; the first version's mark is its register frame,
+//! committed with its `.active`), first the history (collecting which calls are
 //! already answered), then live; each unanswered `<name>.call` goes on a
 //! queue that `concurrency` workers take calls from, each with its own
 //! evaluator over the one engine state. A worker answers through the
@@ -123,10 +124,13 @@ impl Action {
             Ok(reader) => reader,
             Err(e) => return record(&store, &spec, Event::Failed, &[("error", e.to_string().into())]),
         };
-        record(&store, &spec, Event::Active, &[]);
+        let ledger = Ledger::new(store.clone(), &name, low);
+        let active = lifecycle::frame(Kind::Action, &name, Event::Active, spec.register.id, &[]);
+        if let Err(e) = ledger.open(active) {
+            return tracing::error!(action = %name, error = %e, "could not activate");
+        }
         tracing::info!(action = %name, id = %spec.register.id, "action active");
         let (queue, inbox) = mpsc::channel();
-        let ledger = Ledger::new(store.clone(), &name, low);
         let (run, returns, concurrency) = (config.run, config.returns, config.concurrency);
         let shared = Arc::new(Shared {
             name,

@@ -185,6 +185,22 @@ impl Ledger {
         Ledger { store, key: key(name), book: Mutex::new(Book { calls: VecDeque::new(), low }) }
     }
 
+    /// Commits `frame` (the action's `.active`) with the mark as it is,
+    /// so that a version replacing this one resumes from it, and reads
+    /// the calls this one leaves unanswered.
+    ///
+    /// # Errors
+    ///
+    /// The store refused the batch.
+    pub(crate) fn open(&self, frame: Frame) -> Result<()> {
+        let book = self.lock();
+        self.store.append_batch_runtime(vec![frame], Some(self.checkpoint(book.low))).map(drop)
+    }
+
+    fn checkpoint(&self, low: Scru128Id) -> Checkpoint {
+        Checkpoint::new(self.key.clone(), [&[VERSION], low.to_bytes().as_slice()].concat())
+    }
+
     /// Records that `call` was taken (before it runs).
     pub(crate) fn take(&self, call: Scru128Id) {
         self.lock().calls.push_back((call, false));
@@ -204,8 +220,7 @@ impl Ledger {
         }
         let done = book.calls.iter().take_while(|(_, answered)| *answered).count();
         let low = done.checked_sub(1).map_or(book.low, |last| book.calls[last].0);
-        let checkpoint = Checkpoint::new(self.key.clone(), [&[VERSION], low.to_bytes().as_slice()].concat());
-        match self.store.append_batch_runtime(vec![answer], Some(checkpoint)) {
+        match self.store.append_batch_runtime(vec![answer], Some(self.checkpoint(low))) {
             Ok(_) => {
                 book.calls.drain(..done);
                 book.low = low;

@@ -139,9 +139,9 @@ fn replacing_an_action_while_a_call_runs_answers_it_once() {
 fn fifty_concurrent_calls_each_get_their_own_answer_once() {
     let owner = Owner::start();
     active(&owner.store, "echo", "{run: {|frame| sleep 20ms; {n: $frame.meta.args.n}}, concurrency: 8}");
+    let store = &owner.store;
     let calls: Vec<Frame> = std::thread::scope(|scope| {
-        let handles: Vec<_> =
-            (0..50).map(|n| scope.spawn(move || call(&owner.store, "echo", json!({"n": n})))).collect();
+        let handles: Vec<_> = (0..50).map(|n| scope.spawn(move || call(store, "echo", json!({"n": n})))).collect();
         handles.into_iter().map(|h| h.join().unwrap()).collect()
     });
     let responses = settle(&owner.store, "echo.response", 50);
