@@ -462,10 +462,12 @@ fn action_call(
     (client, server, _dir): (xs_core::client::Client, xs_core::server::ServerHandle, TempDir),
     n: usize,
 ) -> Result<()> {
-    let mut answers = client.reader(ReadOptions::builder().follow(FollowOption::On).new(true).topic("echo.*".into()).build())?;
+    let mut answers =
+        client.reader(ReadOptions::builder().follow(FollowOption::On).new(true).topic("echo.*".into()).build())?;
     let script = "{run: {|frame| {n: $frame.meta.args.n}}, concurrency: 8}";
     client.append(Frame::builder("xs.action.echo.register").build(), script.as_bytes())?;
-    let mut lifecycle = client.reader(ReadOptions::builder().follow(FollowOption::On).topic("xs.action.echo.*".into()).build())?;
+    let mut lifecycle =
+        client.reader(ReadOptions::builder().follow(FollowOption::On).topic("xs.action.echo.*".into()).build())?;
     recv_remote(&mut lifecycle, "xs.action.echo.active")?;
     let call = |i: usize| Frame::builder("echo.call").meta(serde_json::json!({"args": {"n": i}})).build();
     let mut latencies = Vec::new();
@@ -485,7 +487,13 @@ fn action_call(
         recv_remote(&mut answers, "echo.response")?;
     }
     let s = t.elapsed().as_secs_f64();
-    println!("action-call calls={n} ms={:.0} calls_per_s={:.0} p50_us={} p99_us={}", s * 1e3, n as f64 / s, at(50), at(99));
+    println!(
+        "action-call calls={n} ms={:.0} calls_per_s={:.0} p50_us={} p99_us={}",
+        s * 1e3,
+        n as f64 / s,
+        at(50),
+        at(99)
+    );
     drop((answers, lifecycle));
     server.shutdown();
     Ok(())

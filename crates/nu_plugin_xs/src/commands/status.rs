@@ -84,7 +84,9 @@ impl PluginCommand for Status {
             Err(StoreError::Remote { status: 404, .. }) => None,
             states => Some(states.map_err(&fail)?),
         };
-        for (kind, column) in [(ScriptKind::Handler, "handlers"), (ScriptKind::Generator, "generators"), (ScriptKind::Action, "actions")] {
+        for (kind, column) in
+            [(ScriptKind::Handler, "handlers"), (ScriptKind::Generator, "generators"), (ScriptKind::Action, "actions")]
+        {
             let listed = states.as_ref().map(|states| {
                 let listed = states.iter().filter(|s| s.kind == kind).map(|s| state_value(s, span)).collect();
                 Value::list(listed, span)

@@ -79,10 +79,11 @@ fn http_server(body: &'static str) -> String {
 fn fetch_stores_the_body_and_answers_status_hash_bytes() {
     let shell = Shell::new();
     let url = http_server("hello from the test server");
-    let fetch = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../handlers/fetch.nu")).unwrap();
-    let script = with_actions(
-        &[("fetch", fetch.as_str())],
-        &format!("let page = (xs call fetch --args {{url: '{url}'}}); $page | insert body (xs cas $page.hash)"),
+    let fetch = concat!(env!("CARGO_MANIFEST_DIR"), "/../../handlers/fetch.nu");
+    let script = format!(
+            "open {fetch} | xs append xs.action.fetch.register | ignore
+            for _ in 1..400 {{ if (xs status | get actions | where state == active | is-not-empty) {{ break }}; sleep 50ms }}
+            let page = (xs call fetch --args {{url: '{url}'}}); $page | insert body (xs cas $page.hash)"
     );
     let page = shell.json(&script);
     assert_eq!(page["status"], 200);

@@ -56,7 +56,10 @@ impl States {
     /// as of the newest lifecycle frame stored now.
     pub(crate) fn list(&self) -> Vec<ScriptState> {
         let deadline = Instant::now() + CATCH_UP;
-        [Kind::Handler, Kind::Generator, Kind::Action].into_iter().flat_map(|kind| self.list_kind(kind, deadline)).collect()
+        [Kind::Handler, Kind::Generator, Kind::Action]
+            .into_iter()
+            .flat_map(|kind| self.list_kind(kind, deadline))
+            .collect()
     }
 
     fn list_kind(&self, kind: Kind, deadline: Instant) -> Vec<ScriptState> {

@@ -40,12 +40,12 @@ use crate::{
     error::Result,
     frame::Frame,
     processor::{
+        call,
         engine::SharedEngine,
         eval::Evaluator,
         handler::Spec,
         instance::{Instance, Report, Stop},
         lifecycle::{self, Event as Lifecycle, History, Kind, MODULE},
-        call,
         module::Modules,
         orphan::{self, Orphans},
         states::{States, Table},

@@ -115,7 +115,9 @@ impl Wait<'_> {
             match reader.poll(left.map_or(TICK, |l| l.min(TICK))).map_err(error::at(self.head))? {
                 Next::Frame(frame) if frame.topic != THRESHOLD && self.answers(&frame) => return Ok(frame),
                 Next::Frame(_) | Next::Idle => {}
-                Next::End => return Err(error::invalid("the store closed before the call was answered", "", self.head)),
+                Next::End => {
+                    return Err(error::invalid("the store closed before the call was answered", "", self.head));
+                }
             }
         }
     }

@@ -38,7 +38,9 @@ pub fn call(store: &Store, name: &str, args: Value) -> Frame {
 /// The answer to `call` (of action `name`), waiting for it.
 pub fn answer(store: &Store, name: &str, call: &Frame) -> Frame {
     let id = call.id.to_string();
-    wait_for(store, &format!("{name}.*"), Some(call.id), |f| f.topic != call.topic && meta_str(f, "frame_id") == Some(id.clone()))
+    wait_for(store, &format!("{name}.*"), Some(call.id), |f| {
+        f.topic != call.topic && meta_str(f, "frame_id") == Some(id.clone())
+    })
 }
 
 #[test]
@@ -71,8 +73,11 @@ fn a_record_answers_as_meta_and_anything_else_as_payload() {
     let response = answer(&owner.store, "rec", &call(&owner.store, "rec", json!({})));
     assert_eq!(serde_json::from_str::<Value>(&payload(&owner.store, &response)).unwrap(), json!({"a": 1}));
     let states = owner.processor.as_ref().unwrap().states();
-    let actions: Vec<&str> =
-        states.iter().filter(|s| s.kind == ScriptKind::Action && s.state.is_running()).map(|s| s.name.as_str()).collect();
+    let actions: Vec<&str> = states
+        .iter()
+        .filter(|s| s.kind == ScriptKind::Action && s.state.is_running())
+        .map(|s| s.name.as_str())
+        .collect();
     assert_eq!(actions, ["greet", "list", "rec", "upper"], "the processor reports its actions");
 }
 
@@ -148,7 +153,10 @@ fn fifty_concurrent_calls_each_get_their_own_answer_once() {
     assert_eq!(responses.len(), 50);
     let mut per_call: BTreeMap<String, Vec<i64>> = BTreeMap::new();
     for r in &responses {
-        per_call.entry(meta_str(r, "frame_id").unwrap()).or_default().push(r.meta.as_ref().unwrap()["n"].as_i64().unwrap());
+        per_call
+            .entry(meta_str(r, "frame_id").unwrap())
+            .or_default()
+            .push(r.meta.as_ref().unwrap()["n"].as_i64().unwrap());
     }
     for c in &calls {
         let n = c.meta.as_ref().unwrap()["args"]["n"].as_i64().unwrap();

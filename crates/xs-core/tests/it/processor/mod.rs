@@ -1,9 +1,9 @@
 //! The processor: handlers, generators, actions and their lifecycle, run in an
 //! owner with the real embedded engine.
 
-pub mod common;
 pub mod action;
 mod action_crash;
+pub mod common;
 mod crash;
 mod engine;
 mod eval;
