@@ -40,7 +40,12 @@
 //! `handler-restore` an owner start on a store of N unrelated frames and
 //! one registered handler, from the processor's start to the handler's
 //! `.active` (it reads only the lifecycle topics, so N should not matter;
-//! `frames_per_s` means nothing there). No timing is asserted.
+//! `frames_per_s` means nothing there); `action-call` an action that echoes
+//! its argument, called by a client of the owner's socket: first 1000 (or
+//! N, if fewer) sequential round trips, append of `<name>.call` to its
+//! `.response` seen on a follow (`p50_us`, `p99_us`, what `xs call` waits),
+//! then N calls appended at once and the time until all are answered
+//! (`calls_per_s`; the action runs `concurrency` 8). No timing is asserted.
 
 use std::time::{Duration, Instant};
 
@@ -72,6 +77,7 @@ const DIMENSIONS: &[&str] = &[
     "handler-state",
     "handler-emit",
     "handler-restore",
+    "action-call",
 ];
 
 /// How long a following read may stay silent before the bench gives up on it.
@@ -130,6 +136,7 @@ impl Bench {
             "handler-state" => handler(n, false),
             "handler-emit" => handler(n, true),
             "handler-restore" => handler_restore(n),
+            "action-call" => action_call(served()?, n),
             other => Err(unknown(other)),
         }
     }
@@ -471,4 +478,47 @@ fn recv_remote(follower: &mut xs_core::client::RemoteReader, topic: &str) -> Res
         }
     }
     Err(format!("no {topic} within {FOLLOW_TIMEOUT:?}").into())
+}
+
+/// `action-call`: round trips of a call through the owner's socket, then
+/// the throughput of N calls in flight at once.
+fn action_call(
+    (client, server, _dir): (xs_core::client::Client, xs_core::server::ServerHandle, TempDir),
+    n: usize,
+) -> Result<()> {
+    let mut answers =
+        client.reader(ReadOptions::builder().follow(FollowOption::On).new(true).topic("echo.*".into()).build())?;
+    let script = "{run: {|frame| {n: $frame.meta.args.n}}, concurrency: 8}";
+    client.append(Frame::builder("xs.action.echo.register").build(), script.as_bytes())?;
+    let mut lifecycle =
+        client.reader(ReadOptions::builder().follow(FollowOption::On).topic("xs.action.echo.*".into()).build())?;
+    recv_remote(&mut lifecycle, "xs.action.echo.active")?;
+    let call = |i: usize| Frame::builder("echo.call").meta(serde_json::json!({"args": {"n": i}})).build();
+    let mut latencies = Vec::new();
+    for i in 0..n.min(1000) {
+        let t = Instant::now();
+        client.append(call(i), std::io::empty())?;
+        recv_remote(&mut answers, "echo.response")?;
+        latencies.push(t.elapsed());
+    }
+    latencies.sort();
+    let at = |q: usize| latencies.get(latencies.len() * q / 100).map_or(0, Duration::as_micros);
+    let t = Instant::now();
+    for i in 0..n {
+        client.append(call(i), std::io::empty())?;
+    }
+    for _ in 0..n {
+        recv_remote(&mut answers, "echo.response")?;
+    }
+    let s = t.elapsed().as_secs_f64();
+    println!(
+        "action-call calls={n} ms={:.0} calls_per_s={:.0} p50_us={} p99_us={}",
+        s * 1e3,
+        n as f64 / s,
+        at(50),
+        at(99)
+    );
+    drop((answers, lifecycle));
+    server.shutdown();
+    Ok(())
 }

@@ -1,4 +1,4 @@
-//! Where each handler and generator stands, as the processor reports it:
+//! Where each handler, generator and action stands, as the processor reports it:
 //! the vocabulary shared by the processor (which keeps it), the server
 //! (`GET /processor`), the client and the connection (which ask for it).
 //!
@@ -8,7 +8,7 @@
 use scru128::Scru128Id;
 use serde::{Deserialize, Serialize};
 
-/// Handlers or generators.
+/// Handlers, generators or actions.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ScriptKind {
@@ -16,6 +16,8 @@ pub enum ScriptKind {
     Handler,
     /// Spawned on `xs.generator.<name>.spawn`.
     Generator,
+    /// Registered on `xs.action.<name>.register`.
+    Action,
 }
 
 /// The state of one handler (or generator) name.
@@ -72,7 +74,7 @@ impl State {
     }
 }
 
-/// One handler or generator and where it stands.
+/// One handler, generator or action and where it stands.
 ///
 /// ```
 /// use xs_core::script_state::{ScriptKind, State};
@@ -80,7 +82,7 @@ impl State {
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ScriptState {
-    /// Handler or generator.
+    /// Handler, generator or action.
     pub kind: ScriptKind,
     /// Its name: `<name>` in `xs.handler.<name>.register`.
     pub name: String,

@@ -26,11 +26,11 @@ impl PluginCommand for Status {
     }
 
     fn description(&self) -> &str {
-        "The store's path, this shell's role (owner or client), the owner's pid, the token, the frame count, and every handler and generator with its state"
+        "The store's path, this shell's role (owner or client), the owner's pid, the token, the frame count, and every handler, generator and action with its state"
     }
 
     fn extra_description(&self) -> &str {
-        "Handlers and generators are as the owner's processor reports them: their state \
+        "Handlers, generators and actions are as the owner's processor reports them: their state \
          (registered, active, invalid, failed, done, unregistered, stopped, or inert: imported \
          from a dump without --with-scripts, so it never runs), the register (spawn) frame it is \
          about, and the last error; null when the owner keeps no such report (cross-stream). \
@@ -84,7 +84,9 @@ impl PluginCommand for Status {
             Err(StoreError::Remote { status: 404, .. }) => None,
             states => Some(states.map_err(&fail)?),
         };
-        for (kind, column) in [(ScriptKind::Handler, "handlers"), (ScriptKind::Generator, "generators")] {
+        for (kind, column) in
+            [(ScriptKind::Handler, "handlers"), (ScriptKind::Generator, "generators"), (ScriptKind::Action, "actions")]
+        {
             let listed = states.as_ref().map(|states| {
                 let listed = states.iter().filter(|s| s.kind == kind).map(|s| state_value(s, span)).collect();
                 Value::list(listed, span)

@@ -11,6 +11,7 @@ mod common;
 
 mod append;
 mod bad_input;
+mod call;
 mod cas;
 mod cat;
 mod dump;

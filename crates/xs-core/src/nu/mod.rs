@@ -1,5 +1,5 @@
 //! The one Nushell face of xs: the store commands (`xs append`, `xs cat`,
-//! `xs last`, `xs get`, `xs remove`, `xs cas`, `xs cas put`, `xs id`,
+//! `xs last`, `xs get`, `xs remove`, `xs cas`, `xs cas put`, `xs call`, `xs id`,
 //! `xs id unpack`, `xs id pack`) written once, for the plugin (a shell
 //! user's `nu`) and for the processor's embedded engine (handler scripts).
 //!

@@ -1,5 +1,5 @@
-//! An instance: one register (or spawn) frame's handler (or generator)
-//! on a thread of its own, and the supervisor's handle on it.
+//! An instance: one register (or spawn) frame's handler, generator or
+//! action on a thread of its own, and the supervisor's handle on it.
 //!
 //! The thread first prepares the handler (reads the script, evaluates its
 //! config in a fresh engine) and reports whether it is valid; then it
@@ -21,6 +21,7 @@ use scru128::Scru128Id;
 use crate::{
     error::Result,
     processor::{
+        action::Action,
         engine::{Engine, Interrupt},
         generator::Generator,
         handler::{Handler, Spec},
@@ -238,10 +239,11 @@ fn main(
     }
 }
 
-/// A handler or a generator, ready to run.
+/// A handler, a generator or an action, ready to run.
 enum Prepared {
     Handler(Handler),
     Generator(Generator),
+    Action(Action),
 }
 
 impl Prepared {
@@ -249,6 +251,7 @@ impl Prepared {
         match spec.kind {
             Kind::Handler => Handler::prepare(spec, store, engine, control).map(Prepared::Handler),
             Kind::Generator => Generator::prepare(spec, store, engine, control).map(Prepared::Generator),
+            Kind::Action => Action::prepare(spec, store, engine, control).map(Prepared::Action),
         }
     }
 
@@ -256,6 +259,7 @@ impl Prepared {
         match self {
             Prepared::Handler(handler) => handler.run(),
             Prepared::Generator(generator) => generator.run(),
+            Prepared::Action(action) => action.run(),
         }
     }
 }

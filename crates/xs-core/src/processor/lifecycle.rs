@@ -10,7 +10,9 @@
 //! Generators ([`Kind::Generator`]) have the same events under
 //! `xs.generator.<name>`, with three renamed: `.spawn` (register),
 //! `.terminate` (unregister), `.terminated` (unregistered); their frames
-//! carry `meta.generator_id`. One set of rules serves both kinds.
+//! carry `meta.generator_id`. Actions ([`Kind::Action`]) have the
+//! handlers' events under `xs.action.<name>`, with `meta.action_id`. One
+//! set of rules serves every kind.
 //!
 //! At owner start the processor replays only these topics (through the
 //! topic index) into a [`History`] and asks it for a [`Plan`] per name:
@@ -30,12 +32,15 @@ use crate::frame::Frame;
 pub(crate) const HANDLER: &str = "xs.handler";
 /// The prefix of every generator lifecycle topic.
 pub(crate) const GENERATOR: &str = "xs.generator";
+/// The prefix of every action lifecycle topic.
+pub(crate) const ACTION: &str = "xs.action";
 
 /// Which kind of instance a lifecycle is about.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(crate) enum Kind {
     Handler,
     Generator,
+    Action,
 }
 
 impl Kind {
@@ -44,14 +49,16 @@ impl Kind {
         match self {
             Kind::Handler => HANDLER,
             Kind::Generator => GENERATOR,
+            Kind::Action => ACTION,
         }
     }
 
-    /// The meta key naming the register (spawn) frame: `handler_id` or `generator_id`.
+    /// The meta key naming the register (spawn) frame: `handler_id`, `generator_id` or `action_id`.
     pub(crate) fn id_key(self) -> &'static str {
         match self {
             Kind::Handler => "handler_id",
             Kind::Generator => "generator_id",
+            Kind::Action => "action_id",
         }
     }
 

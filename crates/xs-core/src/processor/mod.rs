@@ -1,5 +1,5 @@
-//! Scripts a store runs for its users: handlers and generators, each on
-//! its own thread under a supervisor, with the embedded Nushell engine
+//! Scripts a store runs for its users: handlers, generators and actions,
+//! each on its own thread under a supervisor, with the embedded Nushell engine
 //! (the files are in the table below). The folder keeps one invariant: a
 //! handler's outputs and its new position are committed together, so each
 //! input is handled exactly once across crashes and restarts.
@@ -15,6 +15,10 @@
 //! processor keeps that pipeline running and appends each value it yields
 //! on `<name>.recv`. Generators have the same lifecycle and restart rules
 //! under a supervisor of their own.
+//! A user appends `xs.action.<name>.register` with `{run: {|frame| ...}}`;
+//! each `<name>.call` frame then gets exactly one answer,
+//! `<name>.response` (what `run` returned) or `<name>.error`, with calls
+//! running concurrently. Actions share the handlers' lifecycle.
 //!
 //! | file | holds |
 //! |---|---|
@@ -23,6 +27,8 @@
 //! | `lifecycle.rs` | lifecycle topics and frames, the restart rules ([`lifecycle::History`]) |
 //! | `instance.rs` | a handler's thread and the supervisor's handle on it: go, stop, interrupt |
 //! | `handler.rs` | a handler prepared (script → config) and its read–run–commit loop |
+//! | `action.rs`, `call.rs` | an action prepared, its call workers; calls, answers and the low-water mark |
+//! | `orphan.rs` | calls to a name with no action: answered with `.error` by the supervisor |
 //! | `generator.rs`, `duplex.rs` | a generator prepared, its run–restart loop, its `.send` input |
 //! | `watchdog.rs` | generators' externals: marked, killed with their groups, and if the owner dies |
 //! | `config.rs`, `output.rs` | the config record; the `{out?, next?}` contract and output frames |
@@ -36,6 +42,8 @@
 //! run inside its `run`, and exactly once covers only what the handler
 //! appends, not the side effects of what it runs.
 
+mod action;
+mod call;
 mod commands;
 mod config;
 mod duplex;
@@ -47,6 +55,7 @@ mod handler;
 mod instance;
 mod lifecycle;
 mod module;
+mod orphan;
 mod outbox;
 mod output;
 mod position;

@@ -1,4 +1,4 @@
-//! The processor's own report of its handlers and generators: per name,
+//! The processor's own report of its handlers, generators and actions: per name,
 //! the state, the version it is about, and the last error.
 //!
 //! Each supervisor keeps its kind's [`Table`] from the lifecycle frames it
@@ -29,17 +29,18 @@ use crate::{
 /// may be busy winding an instance down) before answering with what it has.
 const CATCH_UP: Duration = Duration::from_secs(2);
 
-/// Both kinds' tables and the store they report on. Cheap to clone.
+/// Every kind's table and the store they report on. Cheap to clone.
 #[derive(Clone)]
 pub(crate) struct States {
     store: Store,
     handlers: Arc<Table>,
     generators: Arc<Table>,
+    actions: Arc<Table>,
 }
 
 impl States {
     pub(crate) fn new(store: Store) -> Self {
-        States { store, handlers: Arc::default(), generators: Arc::default() }
+        States { store, handlers: Arc::default(), generators: Arc::default(), actions: Arc::default() }
     }
 
     /// The table a supervisor of `kind` keeps.
@@ -47,14 +48,18 @@ impl States {
         match kind {
             Kind::Handler => self.handlers.clone(),
             Kind::Generator => self.generators.clone(),
+            Kind::Action => self.actions.clone(),
         }
     }
 
-    /// Every handler, then every generator, by name, as of the newest
-    /// lifecycle frame stored now.
+    /// Every handler, then every generator, then every action, by name,
+    /// as of the newest lifecycle frame stored now.
     pub(crate) fn list(&self) -> Vec<ScriptState> {
         let deadline = Instant::now() + CATCH_UP;
-        [Kind::Handler, Kind::Generator].into_iter().flat_map(|kind| self.list_kind(kind, deadline)).collect()
+        [Kind::Handler, Kind::Generator, Kind::Action]
+            .into_iter()
+            .flat_map(|kind| self.list_kind(kind, deadline))
+            .collect()
     }
 
     fn list_kind(&self, kind: Kind, deadline: Instant) -> Vec<ScriptState> {
@@ -74,6 +79,7 @@ impl From<Kind> for ScriptKind {
         match kind {
             Kind::Handler => ScriptKind::Handler,
             Kind::Generator => ScriptKind::Generator,
+            Kind::Action => ScriptKind::Action,
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The processor: one supervisor thread per owner and kind (handlers,
-//! generators) that reads the lifecycle and module topics and keeps, per
-//! name, at most one instance running.
+//! generators, actions) that reads the lifecycle and module topics and
+//! keeps, per name, at most one instance running. The action supervisor
+//! also answers calls that no action takes (`orphan.rs`).
 //!
 //! Everything reaches the supervisor as an [`Event`] on one channel: the
 //! frames of `xs.handler.*` and `xs.module.*` (from a follow through the
@@ -39,12 +40,14 @@ use crate::{
     error::Result,
     frame::Frame,
     processor::{
+        call,
         engine::SharedEngine,
         eval::Evaluator,
         handler::Spec,
         instance::{Instance, Report, Stop},
         lifecycle::{self, Event as Lifecycle, History, Kind, MODULE},
         module::Modules,
+        orphan::{self, Orphans},
         states::{States, Table},
         watchdog::Watchdog,
     },
@@ -68,6 +71,8 @@ pub(crate) enum Event {
     Frame(Frame),
     /// News from an instance.
     Report(Report),
+    /// A `<name>.call` frame (to the action supervisor only).
+    Call(Frame),
     /// The store closed: nothing more can be written.
     Closed,
     /// The processor is shutting down.
@@ -124,10 +129,13 @@ impl Processor {
         let engine = SharedEngine::default();
         let mut processor =
             Processor { store: store.clone(), events: Vec::new(), stop_follow, threads: Vec::new(), states, engine };
-        for kind in [Kind::Handler, Kind::Generator] {
+        for kind in [Kind::Handler, Kind::Generator, Kind::Action] {
             let table = processor.states.table(kind);
             let engine = processor.engine.clone();
             let (events, threads) = Self::supervise(&store, kind, &processor.stop_follow, table, engine)?;
+            if kind == Kind::Action {
+                processor.threads.push(orphan::follow(&store, events.clone(), processor.stop_follow.clone())?);
+            }
             processor.events.push(events);
             processor.threads.extend(threads);
         }
@@ -170,7 +178,7 @@ impl Processor {
         Ok((events, [follow, run]))
     }
 
-    /// Every handler, then every generator, by name: where it stands
+    /// Every handler, then every generator, then every action, by name: where it stands
     /// (active, invalid, failed, done, unregistered, stopped, inert, ...),
     /// the register (spawn) frame of that version, and its last error.
     ///
@@ -244,6 +252,8 @@ struct Supervisor {
     live: bool,
     /// Generators only: kills their externals if this process dies.
     watchdog: Option<Watchdog>,
+    /// Actions only: calls to decide whether any action takes.
+    orphans: Option<Orphans>,
 }
 
 /// One handler name: what runs, and what is being prepared to replace it.
@@ -267,7 +277,6 @@ impl Supervisor {
     fn new(kind: Kind, store: Store, events: Sender<Event>, table: Arc<Table>, engine: SharedEngine) -> Self {
         Supervisor {
             kind,
-            store,
             events,
             engine,
             history: History::new(kind),
@@ -277,6 +286,8 @@ impl Supervisor {
             retired: Vec::new(),
             live: false,
             watchdog: None,
+            orphans: (kind == Kind::Action).then(|| Orphans::new(store.clone())),
+            store,
         }
     }
 
@@ -289,7 +300,11 @@ impl Supervisor {
             match event {
                 Ok(Event::Frame(frame)) => self.frame(frame),
                 Ok(Event::Report(report)) => self.report(report),
-                Err(RecvTimeoutError::Timeout) => self.expire(),
+                Ok(Event::Call(call)) => self.call(call),
+                Err(RecvTimeoutError::Timeout) => {
+                    self.expire();
+                    self.settle();
+                }
                 Ok(Event::Closed | Event::Shutdown) | Err(RecvTimeoutError::Disconnected) => break,
             }
         }
@@ -302,8 +317,16 @@ impl Supervisor {
                 self.table.go_live();
                 self.restore();
             }
-            return;
+            return self.settle();
         }
+        if let Some(orphans) = self.orphans.as_mut() {
+            orphans.saw(frame.id);
+        }
+        self.lifecycle(frame);
+        self.settle();
+    }
+
+    fn lifecycle(&mut self, frame: Frame) {
         let inert = self.inert(&frame);
         self.table.take(self.kind, &frame, inert);
         if inert {
@@ -404,6 +427,8 @@ impl Supervisor {
                 let mut fallbacks = starting.fallbacks.into_iter();
                 if let Some(next) = fallbacks.next() {
                     self.start(name, next, fallbacks.collect(), starting.was_running);
+                } else {
+                    self.nobody_answers(name, id, "is invalid");
                 }
             }
         }
@@ -445,6 +470,7 @@ impl Supervisor {
             if running.is_none() {
                 let id = starting.instance.id;
                 self.append(lifecycle::frame(self.kind, name, Lifecycle::Unregistered, id, &[]));
+                self.nobody_answers(name, id, "was unregistered");
             }
             self.retired.push(starting.instance);
         }
@@ -454,9 +480,40 @@ impl Supervisor {
         }
     }
 
-    /// The earliest deadline of a script still being prepared.
+    /// The earliest deadline of a script still being prepared (or of deferred calls).
     fn deadline(&self) -> Option<Instant> {
-        self.slots.values().filter_map(|s| s.starting.as_ref()).filter(|s| !s.timed_out).map(|s| s.deadline).min()
+        let starting = self.slots.values().filter_map(|s| s.starting.as_ref()).filter(|s| !s.timed_out);
+        let retry = self.orphans.as_ref().and_then(Orphans::retry_at);
+        starting.map(|s| s.deadline).chain(retry).min()
+    }
+
+    /// A call: decided once this supervisor has caught up.
+    fn call(&mut self, call: Frame) {
+        if let Some(orphans) = self.orphans.as_mut() {
+            orphans.defer(call);
+        }
+        self.settle();
+    }
+
+    /// Answers the deferred calls that no action takes, once live and caught up.
+    fn settle(&mut self) {
+        let Some(orphans) = self.orphans.as_mut().filter(|_| self.live) else { return };
+        for call in orphans.ready() {
+            let Some(name) = call::callee(&call.topic) else { continue };
+            if !self.covers(name, &call) {
+                orphan::refuse(&self.store, name, &call);
+            }
+        }
+    }
+
+    /// True when an action of `name` runs (or is being prepared) that
+    /// will read `call`: it was registered before the call, or it resumes
+    /// from a mark an earlier version left.
+    fn covers(&self, name: &str, call: &Frame) -> bool {
+        let Some(slot) = self.slots.get(name) else { return false };
+        let ids = slot.running.as_ref().map(|r| r.id).into_iter().chain(slot.starting.as_ref().map(|s| s.instance.id));
+        let first = ids.min();
+        first.is_some_and(|id| id < call.id || call::resume(&self.store, name).is_ok_and(|mark| mark.is_some()))
     }
 
     /// Interrupts scripts that took too long to prepare; they report invalid.
@@ -508,6 +565,15 @@ impl Supervisor {
         }
         let token = self.watchdog.as_ref().map(|w| w.token().to_string());
         Some(token.unwrap_or_else(|| format!("{}-unwatched", std::process::id())))
+    }
+
+    /// Actions: the version registered by `id` never ran and nothing runs
+    /// under `name`, so the calls since `id` get their `.error` answer here.
+    fn nobody_answers(&self, name: &str, id: Scru128Id, why: &str) {
+        let running = self.slots.get(name).is_some_and(|s| s.running.is_some());
+        if self.kind == Kind::Action && !running {
+            call::refuse_since(&self.store, name, id, &format!("the action {name} {why}; it answers no calls"));
+        }
     }
 
     fn slot(&mut self, name: &str) -> &mut Slot {

@@ -88,7 +88,7 @@ fn no_hash(message: &str, span: Span) -> LabeledError {
 }
 
 /// Small content as a string or binary value; large content as a stream.
-fn content(mut reader: Box<dyn Read + Send>, span: Span, signals: Signals) -> crate::Result<PipelineData> {
+pub(super) fn content(mut reader: Box<dyn Read + Send>, span: Span, signals: Signals) -> crate::Result<PipelineData> {
     let mut head = Vec::new();
     reader.by_ref().take(WHOLE_MAX + 1).read_to_end(&mut head)?;
     if head.len() as u64 > WHOLE_MAX {

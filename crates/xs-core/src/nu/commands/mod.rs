@@ -8,6 +8,7 @@
 //! examples are checked against a real store by the plugin's tests.
 
 mod append;
+mod call;
 mod cas;
 mod cas_put;
 mod cat;
@@ -68,6 +69,7 @@ pub fn commands() -> Vec<Arc<dyn StoreCommand>> {
         Arc::new(remove::Remove),
         Arc::new(cas::Cas),
         Arc::new(cas_put::CasPut),
+        Arc::new(call::Call),
         Arc::new(id::Id),
         Arc::new(id_unpack::IdUnpack),
         Arc::new(id_pack::IdPack),

@@ -1,6 +1,6 @@
 //! The commands of the embedded engine: the store commands of
 //! [`crate::nu`] (`xs append`, `xs cat`, `xs last`, `xs get`, `xs remove`,
-//! `xs cas`, `xs cas put`, `xs id`, `xs id unpack`, `xs id pack`), the very
+//! `xs cas`, `xs cas put`, `xs call`, `xs id`, `xs id unpack`, `xs id pack`), the very
 //! values the plugin registers, each wrapped in the one engine adapter, so
 //! a pipeline behaves the same typed in a shell and run by a handler.
 //! Besides them, two engine-only commands: `print`, which goes to the log

@@ -1,6 +1,8 @@
-//! The processor: handlers, generators and their lifecycle, run in an
+//! The processor: handlers, generators, actions and their lifecycle, run in an
 //! owner with the real embedded engine.
 
+pub mod action;
+mod action_crash;
 pub mod common;
 mod crash;
 mod engine;
