@@ -23,6 +23,7 @@
 //! | `lifecycle.rs` | lifecycle topics and frames, the restart rules ([`lifecycle::History`]) |
 //! | `instance.rs` | a handler's thread and the supervisor's handle on it: go, stop, interrupt |
 //! | `handler.rs` | a handler prepared (script → config) and its read–run–commit loop |
+//! | `step.rs` | one call of a handler's `run`: the state bound untyped, as cross-stream binds it |
 //! | `generator.rs`, `duplex.rs` | a generator prepared, its run–restart loop, its `.send` input |
 //! | `watchdog.rs` | generators' externals: marked, killed with their groups, and if the owner dies |
 //! | `config.rs`, `output.rs` | the config record; the `{out?, next?}` contract and output frames |
@@ -51,6 +52,7 @@ mod outbox;
 mod output;
 mod position;
 pub(crate) mod states;
+mod step;
 mod supervisor;
 mod watchdog;
 
