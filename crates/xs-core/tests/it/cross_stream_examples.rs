@@ -8,9 +8,10 @@
 //! appended here as `xs.handler.<name>.register`, and
 //! `xs.service.<name>.create` as `xs.generator.<name>.spawn`. The inputs
 //! are the page's, and the assertions are the output the page shows.
-//! Where a page's service tails a file by a fixed path (`/tmp/log.txt`,
-//! `access.log`), the path is a temporary file's, so that tests running
-//! at once cannot share it; nothing else in a script changes.
+//! Where a page's service tails a file (`/tmp/log.txt`, `http.log`,
+//! `access.log`, `data.log`), the path is a temporary file's, so that tests
+//! running at once cannot share it; nothing else in a script changes.
+//! Where a page leaves a module out, the test writes a small one.
 
 use serde_json::json;
 use xs_core::{FollowOption, Frame, ReadOptions, Store};
@@ -55,6 +56,12 @@ fn next_frame(reader: &mut xs_core::Reader) -> Frame {
     }
 }
 
+/// Waits until the TTL keeps `n` frames on `topic` (a `last:n` trim
+/// follows the append that makes it due).
+fn kept(store: &Store, topic: &str, n: usize) {
+    crate::common::wait_until(&format!("{n} frames kept on {topic}"), || frames(store, topic).len() == n);
+}
+
 /// `script` with the path `from` replaced by `to` (see the module docs).
 fn at(script: &str, from: &str, to: &std::path::Path) -> String {
     script.replace(from, to.to_str().expect("a UTF-8 path"))
@@ -84,7 +91,7 @@ fn tutorials_actor_state() {
     }
     let total = wait_for(store, "revenue.total", None, |f| meta(f, "total").as_f64().is_some_and(|t| t > 70.0));
     assert!((meta(&total, "total").as_f64().unwrap() - 70.48).abs() < 1e-9, "{total:?}");
-    assert_eq!(frames(store, "revenue.total").len(), 1, "last:1 keeps only the latest total");
+    kept(store, "revenue.total", 1);
 
     // `.append heartbeat`: the state carries on, nothing is emitted. A
     // sale of 0 afterwards shows both: its total is the first one after
@@ -183,7 +190,7 @@ fn reference_actors_registering() {
     let second = append(store, "ping");
     let out = output_for(store, "echo.response", &second);
     assert_eq!(meta(&out, "reply"), "pong");
-    assert_eq!(frames(store, "echo.response").len(), 1, "last:1");
+    kept(store, "echo.response", 1);
 }
 
 /// "Modules": `use my-math` inside `run`. The page does not show the
@@ -329,6 +336,23 @@ fn tutorials_mcp_integration_detector() {
 
 // reference/services.mdx
 
+/// "Basic Usage": each line of the tailed file is a `log.recv` frame.
+#[test]
+fn reference_services_basic_usage() {
+    let owner = Owner::start();
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("http.log");
+    std::fs::File::create(&log).unwrap();
+    let script = r#"{
+  run: {|| ^tail -F http.log | lines }
+}"#;
+    spawn_active(&owner.store, "log", &at(script, "http.log", &log));
+    write_line(&log, "GET /");
+    write_line(&log, "GET /about");
+    recv(&owner.store, "log.recv", "GET /");
+    recv(&owner.store, "log.recv", "GET /about");
+}
+
 /// "Return Options": a tail of `access.log` on `logs.line`, last 100 kept.
 #[test]
 fn reference_services_return_options() {
@@ -349,7 +373,7 @@ fn reference_services_return_options() {
         write_line(&log, &format!("line {n}"));
     }
     recv(&owner.store, "logs.line", "line 104");
-    assert_eq!(frames(&owner.store, "logs.line").len(), 100);
+    kept(&owner.store, "logs.line", 100);
 }
 
 /// "Modules": a service that parses each line with `my-parser`. The page
@@ -427,4 +451,24 @@ fn how_to_hot_replace_safely() {
     event(store, "log", "active", second.id);
     write_line(&log, "x");
     recv(store, "log.recv", "[v2] x");
+}
+
+/// "Graceful shutdown": a service running when the owner stops records
+/// `.stopped`, and the next owner starts it again.
+#[test]
+fn tutorials_service_lifecycle_graceful_shutdown() {
+    let owner = Owner::start();
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("log.txt");
+    std::fs::File::create(&log).unwrap();
+    let create = r#"{
+  run: {|| ^tail -F /tmp/log.txt | lines }
+}"#;
+    let spawned = spawn_active(&owner.store, "log", &at(create, "/tmp/log.txt", &log));
+    let owner = Owner::reopen(owner.stop());
+    let stopped = event(&owner.store, "log", "stopped", spawned.id);
+    let active = wait_for(&owner.store, "xs.generator.log.active", Some(stopped.id), |_| true);
+    assert_eq!(meta_str(&active, "generator_id"), Some(spawned.id.to_string()));
+    write_line(&log, "after the restart");
+    recv(&owner.store, "log.recv", "after the restart");
 }
