@@ -26,6 +26,8 @@ use nu_protocol::{
     format_cli_error,
 };
 
+use super::step::Step;
+
 /// The processor's one engine, built on first use by whichever script
 /// (handler, generator or eval) needs it first.
 pub(crate) type SharedEngine = Arc<OnceLock<Result<Engine, String>>>;
@@ -186,6 +188,12 @@ impl Runtime {
     /// A reusable evaluator for `closure`.
     pub(crate) fn closure(&self, closure: Closure) -> ClosureEval {
         ClosureEval::new(&self.state, &stack(), closure)
+    }
+
+    /// A reusable caller of a handler's `run` closure, whose state is
+    /// bound untyped (see `step.rs`).
+    pub(crate) fn step(&self, closure: Closure) -> Step {
+        Step::new(&self.state, stack(), closure)
     }
 
     /// Nushell's formatted message for `error`, naming the line at fault.

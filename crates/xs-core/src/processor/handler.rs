@@ -12,8 +12,7 @@
 
 use std::{sync::Arc, time::Duration};
 
-use nu_engine::ClosureEval;
-use nu_protocol::{PipelineData, ShellError, Span, Value};
+use nu_protocol::{ShellError, Span, Value};
 use scru128::Scru128Id;
 use ssri::Integrity;
 
@@ -30,6 +29,7 @@ use crate::{
         outbox::Outbox,
         output::{out_frame, outcome},
         position::{Position, check_state},
+        step::Step,
     },
     read_options::{FollowOption, ReadOptions},
     store::Store,
@@ -111,8 +111,7 @@ impl Handler {
             Ok(reader) => reader,
             Err(e) => return self.fail(None, &e.to_string()),
         };
-        Runner { eval: self.runtime.closure(self.config.run.clone()), state: position.state, reader, handler: self }
-            .run();
+        Runner { step: self.runtime.step(self.config.run.clone()), state: position.state, reader, handler: self }.run();
     }
 
     /// The stored position, or the first one from the config.
@@ -173,7 +172,7 @@ impl Handler {
 /// The read loop of a running handler.
 struct Runner {
     handler: Handler,
-    eval: ClosureEval,
+    step: Step,
     state: Value,
     reader: Reader,
 }
@@ -246,11 +245,7 @@ impl Runner {
 
     fn call(&mut self, frame: &Frame) -> Result<Value, ShellError> {
         let input = frame_to_value(frame, false, Span::unknown());
-        self.eval
-            .add_arg(input)?
-            .add_arg(self.state.clone())?
-            .run_with_input(PipelineData::empty())?
-            .into_value(Span::unknown())
+        self.step.call(input, self.state.clone())
     }
 
     /// Queues the output of a finished frame; ends the handler when it is done.

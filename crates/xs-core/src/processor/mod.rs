@@ -29,6 +29,7 @@
 //! | `handler.rs` | a handler prepared (script → config) and its read–run–commit loop |
 //! | `action.rs`, `call.rs` | an action prepared, its call workers; calls, answers and the low-water mark |
 //! | `orphan.rs` | calls to a name with no action: answered with `.error` by the supervisor |
+//! | `step.rs` | one call of a handler's `run`: the state bound untyped, as cross-stream binds it |
 //! | `generator.rs`, `duplex.rs` | a generator prepared, its run–restart loop, its `.send` input |
 //! | `watchdog.rs` | generators' externals: marked, killed with their groups, and if the owner dies |
 //! | `config.rs`, `output.rs` | the config record; the `{out?, next?}` contract and output frames |
@@ -60,6 +61,7 @@ mod outbox;
 mod output;
 mod position;
 pub(crate) mod states;
+mod step;
 mod supervisor;
 mod watchdog;
 

@@ -10,6 +10,7 @@ mod client;
 mod common;
 mod concurrency;
 mod crash;
+mod cross_stream_examples;
 mod dump;
 mod format;
 mod hash;
