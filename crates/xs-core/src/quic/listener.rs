@@ -72,7 +72,7 @@ pub(crate) fn bind(listen: &Listen, store: &Store, relay: bool) -> Result<Served
     let (endpoint, addr) = bound.map_err(|e| failed(io::Error::other(e)))?;
     let ticket = EndpointTicket::new(addr).to_string();
     let meta = serde_json::json!({ "ticket": ticket, "relay": relay });
-    store.append(Frame::builder(TICKET_TOPIC).meta(meta).build())?;
+    store.append_runtime(Frame::builder(TICKET_TOPIC).meta(meta).build())?;
     Ok(Served { endpoint, ticket })
 }
 
@@ -134,10 +134,7 @@ async fn addressed(endpoint: &Endpoint) -> EndpointAddr {
             }
         }
     };
-    match tokio::time::timeout(ADDR_WAIT, first).await {
-        Ok(addr) => addr,
-        Err(_) => endpoint.addr(),
-    }
+    tokio::time::timeout(ADDR_WAIT, first).await.unwrap_or_else(|_| endpoint.addr())
 }
 
 /// Accepts connections on `endpoint` until the task is aborted (shutdown)
