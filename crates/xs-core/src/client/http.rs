@@ -83,9 +83,8 @@ impl Http {
             Some(tap) => agent(self.tls.clone(), Some(tap), &self.route),
             None => self.agent.clone(),
         };
-        let mut builder = ureq::http::Request::builder()
-            .method(request.method)
-            .uri(format!("{}{}", self.origin, request.target));
+        let mut builder =
+            ureq::http::Request::builder().method(request.method).uri(format!("{}{}", self.origin, request.target));
         for (name, value) in &request.headers {
             builder = builder.header(*name, value);
         }

@@ -117,7 +117,11 @@ async fn stream(state: &Mutex<State>, addr: EndpointAddr) -> std::result::Result
 /// ticket has none (direct addresses only).
 async fn client_endpoint(addr: &EndpointAddr) -> std::result::Result<Endpoint, String> {
     let relays: Vec<_> = addr.relay_urls().cloned().collect();
-    let mode = if relays.is_empty() { RelayMode::Disabled } else { RelayMode::Custom(relays.into_iter().collect::<RelayMap>()) };
+    let mode = if relays.is_empty() {
+        RelayMode::Disabled
+    } else {
+        RelayMode::Custom(relays.into_iter().collect::<RelayMap>())
+    };
     Endpoint::builder(presets::Minimal).relay_mode(mode).bind().await.map_err(|e| e.to_string())
 }
 

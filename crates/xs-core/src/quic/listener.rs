@@ -91,7 +91,11 @@ fn free_port() -> io::Result<u16> {
 
 /// The endpoint on `port` (any free one if it is taken), once it knows
 /// its addresses.
-async fn endpoint(key: iroh::SecretKey, relay: bool, port: u16) -> std::result::Result<(Endpoint, EndpointAddr), String> {
+async fn endpoint(
+    key: iroh::SecretKey,
+    relay: bool,
+    port: u16,
+) -> std::result::Result<(Endpoint, EndpointAddr), String> {
     let endpoint = match bound(key.clone(), relay, port).await {
         Ok(endpoint) => endpoint,
         Err(e) => {

@@ -198,9 +198,11 @@ mod tests {
     #[cfg(feature = "iroh")]
     #[test]
     fn parses_iroh_listeners() {
-        for (text, relay, shown) in
-            [("iroh://", true, "iroh://"), ("iroh:///?relay=off", false, "iroh://?relay=off"), ("IROH://?relay=on", true, "iroh://")]
-        {
+        for (text, relay, shown) in [
+            ("iroh://", true, "iroh://"),
+            ("iroh:///?relay=off", false, "iroh://?relay=off"),
+            ("IROH://?relay=on", true, "iroh://"),
+        ] {
             let listen: Listen = text.parse().unwrap();
             assert_eq!((listen.clone(), listen.to_string()), (Listen::Iroh { relay, ticket: None }, shown.into()));
         }

@@ -56,7 +56,8 @@ fn an_iroh_follow_sees_live_frames() {
     let dir = tempfile::tempdir().unwrap();
     let (store, _server, ticket) = serve(dir.path());
     let client = client(&ticket, &token::load_or_create(dir.path()).unwrap());
-    let mut follow = client.reader(ReadOptions::builder().follow(FollowOption::On).topic("live".into()).build()).unwrap();
+    let mut follow =
+        client.reader(ReadOptions::builder().follow(FollowOption::On).topic("live".into()).build()).unwrap();
     assert_eq!(take(&mut follow, 1)[0].topic, "xs.threshold");
     assert!(matches!(follow.poll(Duration::from_millis(50)).unwrap(), Next::Idle), "a quiet follow is idle");
     let frame = store.append(Frame::builder("live").build()).unwrap();
@@ -123,5 +124,8 @@ fn iroh_addresses_parse_and_bad_tickets_are_refused() {
     let store_dir = tempfile::tempdir().unwrap();
     let store = Store::new(store_dir.path()).unwrap();
     let options = ServeOptions::builder().listen(vec!["iroh://".parse().unwrap()]).no_auth(true).build();
-    assert!(matches!(Server::bind(store, options), Err(StoreError::NoAuthExposed { .. })), "iroh always needs the token");
+    assert!(
+        matches!(Server::bind(store, options), Err(StoreError::NoAuthExposed { .. })),
+        "iroh always needs the token"
+    );
 }
