@@ -82,7 +82,7 @@ fn serve(dir: &Path, listen: &str) -> (xs_core::server::ServerHandle, String) {
     let listen = listen.parse().unwrap();
     let options = xs_core::server::ServeOptions::builder().listen(vec![listen]).max_body(1 << 40).build();
     let server = xs_core::server::Server::bind(store, options).unwrap().spawn().unwrap();
-    let url = server.listening().iter().find_map(|l| l.url()).expect("the TCP listener's URL");
+    let url = server.listening().iter().find_map(|l| l.url()).expect("the listener's URL");
     (server, url)
 }
 
@@ -96,8 +96,13 @@ impl Shell {
     /// owns it and serves it on `tcp://127.0.0.1:<free port>`, and every
     /// `nu` gets its URL in `XS_STORE` and its token in `XS_TOKEN`.
     pub fn tcp() -> Shell {
+        Shell::serving("tcp://127.0.0.1:0")
+    }
+
+    /// As [`Shell::tcp`], served on `listen` (whose URL `nu` is given).
+    pub fn serving(listen: &str) -> Shell {
         let mut shell = Shell::new();
-        let (server, url) = serve(&shell.store(), "tcp://127.0.0.1:0");
+        let (server, url) = serve(&shell.store(), listen);
         let token = xs_core::server::token::load_or_create(&shell.store()).unwrap();
         shell.remote = Some(Remote { url, token, server: Some(server) });
         shell
