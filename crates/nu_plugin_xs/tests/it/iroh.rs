@@ -21,7 +21,7 @@ fn the_shell_reaches_a_store_by_its_ticket() {
     let a = shell.json(r#""over quic" | xs append clip"#);
     assert_eq!(follower.json_line(WAIT), a);
     assert!(follower.wait(DEADLINE).status.success());
-    let flagged = shell.json(&format!("hide-env XS_STORE; xs last clip --store '{url}' | xs cas"));
+    let flagged = shell.json(&format!("hide-env XS_STORE; xs last clip --store '{url}' | xs cas --store '{url}'"));
     assert_eq!(flagged, json!("over quic"));
     let stderr = shell.fails("hide-env XS_TOKEN; xs append x");
     assert!(stderr.contains("unauthorized: wrong or missing token"), "{stderr}");

@@ -126,6 +126,7 @@ impl Remote {
     }
 
     /// The ticket of an `iroh://` store.
+    #[cfg(feature = "iroh")]
     pub(crate) fn ticket(&self) -> Option<&str> {
         self.base.strip_prefix("iroh://")
     }
