@@ -79,15 +79,16 @@ pub fn store_place(engine: &EngineInterface, call: &EvaluatedCall) -> Result<Spa
 }
 
 /// `raw` as a store URL, if it is one. Nushell expands an unquoted
-/// `--store http://h:1` as a path, which collapses `//` to `/`: that
-/// spelling is taken back.
+/// `--store http://h:1` (or `iroh://<ticket>`) as a path, which collapses
+/// `//` to `/`: that spelling is taken back.
 fn url(raw: &str) -> Option<String> {
     if Remote::is_url(raw) {
         return Some(raw.to_string());
     }
     let (scheme, rest) = raw.split_once(":/")?;
     let scheme = scheme.to_ascii_lowercase();
-    (matches!(scheme.as_str(), "http" | "https") && !rest.starts_with('/')).then(|| format!("{scheme}://{rest}"))
+    (matches!(scheme.as_str(), "http" | "https" | "iroh") && !rest.starts_with('/'))
+        .then(|| format!("{scheme}://{rest}"))
 }
 
 /// `url` with its token and trust, from the flag, the environment or the config.

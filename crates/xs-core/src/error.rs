@@ -181,7 +181,7 @@ pub enum StoreError {
     ProcessorRunning,
     /// A listener address (`--listen`) that does not parse.
     #[error(
-        "invalid listener {listen:?}: {reason}; expected tcp://host:port, https://host:port or unix:///absolute/path"
+        "invalid listener {listen:?}: {reason}; expected tcp://host:port, https://host:port, unix:///absolute/path or iroh://"
     )]
     InvalidListen {
         /// The rejected address.

@@ -39,6 +39,8 @@
 //!   processor.
 //! - `processor/`: handlers and generators, run by every owner (feature
 //!   `processor`).
+//! - `quic/`: peer-to-peer QUIC through iroh (feature `iroh`), the
+//!   transport under `iroh://` listeners and remotes.
 //!
 //! # The root and the modules
 //!
@@ -94,6 +96,8 @@ pub mod nu;
 #[cfg(feature = "processor")]
 #[expect(clippy::result_large_err, reason = "ShellError is Nushell's error type, returned by every Command::run")]
 pub mod processor;
+#[cfg(feature = "iroh")]
+mod quic;
 mod read_options;
 pub mod script_state;
 pub mod server;

@@ -35,7 +35,10 @@ impl PluginCommand for Serve {
          or not a shell uses it. It fails when another process already owns the store.\n\n\
          --listen adds listeners with the same API as the socket: tcp://host:port (plain HTTP), \
          https://host:port (TLS, with --cert and --key PEM files, or --self-signed, which makes a \
-         certificate in <store>/tls once and logs its SHA-256 fingerprint), unix:///path. Port 0 \
+         certificate in <store>/tls once and logs its SHA-256 fingerprint), unix:///path, and in a \
+         plugin built with the cargo feature iroh, iroh:// (peer-to-peer QUIC; iroh://?relay=off \
+         for direct addresses only), which logs its ticket and records it in a frame on \
+         xs.listen.iroh (`xs last xs.listen.iroh`); clients use --store iroh://<ticket>. Port 0 \
          picks a free port; each listener logs its address. Their clients send the store's token \
          (`xs status` shows it, `xs token rotate` replaces it) as a Bearer token or as the \
          password of basic auth. --no-auth drops the token, and is refused unless every address \
@@ -48,7 +51,7 @@ impl PluginCommand for Serve {
             .named(
                 "listen",
                 SyntaxShape::OneOf(vec![SyntaxShape::String, SyntaxShape::List(Box::new(SyntaxShape::String))]),
-                "an address to serve too, or a list of them: tcp://host:port, https://host:port, unix:///path",
+                "an address to serve too, or a list of them: tcp://host:port, https://host:port, unix:///path, iroh://",
                 Some('l'),
             )
             .named("cert", SyntaxShape::Filepath, "the https:// listeners' certificate chain (PEM)", None)

@@ -87,7 +87,7 @@ fn serve(dir: &Path, listen: &str) -> (xs_core::server::ServerHandle, String) {
     let options =
         xs_core::server::ServeOptions::builder().listen(vec![listen]).maybe_tls(tls).max_body(1 << 40).build();
     let server = xs_core::server::Server::bind(store, options).unwrap().spawn().unwrap();
-    let url = server.listening().iter().find_map(|l| l.url()).expect("the TCP listener's URL");
+    let url = server.listening().iter().find_map(|l| l.url()).expect("the listener's URL");
     (server, url)
 }
 
@@ -101,17 +101,18 @@ impl Shell {
     /// owns it and serves it on `tcp://127.0.0.1:<free port>`, and every
     /// `nu` gets its URL in `XS_STORE` and its token in `XS_TOKEN`.
     pub fn tcp() -> Shell {
-        Shell::served("tcp://127.0.0.1:0")
+        Shell::serving("tcp://127.0.0.1:0")
     }
 
     /// [`Shell::tcp`] over TLS: `https://127.0.0.1:<free port>` with a
     /// self-signed certificate, which every `nu` trusts by its
     /// fingerprint in `XS_FINGERPRINT`.
     pub fn tls() -> Shell {
-        Shell::served("https://127.0.0.1:0")
+        Shell::serving("https://127.0.0.1:0")
     }
 
-    fn served(listen: &str) -> Shell {
+    /// As [`Shell::tcp`], served on `listen` (whose URL `nu` is given).
+    pub fn serving(listen: &str) -> Shell {
         let mut shell = Shell::new();
         let (server, url) = serve(&shell.store(), listen);
         let token = xs_core::server::token::load_or_create(&shell.store()).unwrap();

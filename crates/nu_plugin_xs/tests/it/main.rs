@@ -20,6 +20,8 @@ mod follow;
 mod generators;
 mod handlers;
 mod id;
+#[cfg(feature = "iroh")]
+mod iroh;
 mod last_get_remove;
 mod listen;
 mod parity;

@@ -1,5 +1,6 @@
 //! A remote store's requests, sent through ureq: the same [`Request`]s the
-//! socket client builds, to `http(s)://host:port` with the token.
+//! socket client builds, to `http(s)://host:port` with the token, or to an
+//! `iroh://<ticket>` store over iroh streams (`wire.rs`'s [`Route`]).
 //!
 //! Requests answered whole share one agent and its idle connections; a
 //! read (a follow, a replay) gets an agent of its own whose single
@@ -24,7 +25,7 @@ use crate::{
         remote::Remote,
         tls,
         transport::{Payload, Request, malformed, refused},
-        wire::{Dialer, Tap},
+        wire::{Dialer, Route, Tap},
     },
     error::{Result, StoreError},
 };
@@ -38,6 +39,10 @@ const ANSWER_TIMEOUT: Duration = Duration::from_secs(60);
 pub(crate) struct Http {
     remote: Remote,
     tls: Option<Arc<ClientConfig>>,
+    route: Route,
+    /// What requests are sent to: the store's URL, or `http://<endpoint
+    /// id>` for an iroh store.
+    origin: String,
     /// Shared by the requests that are answered whole.
     agent: ureq::Agent,
 }
@@ -57,8 +62,9 @@ impl Http {
     /// As [`tls::config`], for an `https://` store.
     pub(crate) fn new(remote: Remote) -> Result<Http> {
         let tls = remote.is_tls().then(|| tls::config(&remote.trust, remote.url())).transpose()?;
-        let agent = agent(tls.clone(), None);
-        Ok(Http { remote, tls, agent })
+        let (route, origin) = route(&remote)?;
+        let agent = agent(tls.clone(), None, &route);
+        Ok(Http { remote, tls, route, origin, agent })
     }
 
     pub(crate) fn url(&self) -> &str {
@@ -75,12 +81,11 @@ impl Http {
     /// connection fails once the request was sent.
     pub(crate) fn send(&self, request: Request<'_>, tap: Option<Arc<Tap>>) -> Result<HttpResponse> {
         let agent = match tap {
-            Some(tap) => agent(self.tls.clone(), Some(tap)),
+            Some(tap) => agent(self.tls.clone(), Some(tap), &self.route),
             None => self.agent.clone(),
         };
-        let mut builder = ureq::http::Request::builder()
-            .method(request.method)
-            .uri(format!("{}{}", self.remote.base, request.target));
+        let mut builder =
+            ureq::http::Request::builder().method(request.method).uri(format!("{}{}", self.origin, request.target));
         for (name, value) in &request.headers {
             builder = builder.header(*name, value);
         }
@@ -138,11 +143,28 @@ fn unreachable(kind: io::ErrorKind) -> bool {
     matches!(kind, ConnectionRefused | NotFound | AddrNotAvailable | HostUnreachable | NetworkUnreachable | TimedOut)
 }
 
-/// An agent that dials with `tls` and, for a read, its `tap`. Status codes
-/// are answers, not errors; no redirects, no proxy from the environment, no
-/// compression: a store's API is spoken as it is over the socket. An
-/// evaluation's answer may take any time: its caller's stop bounds it.
-fn agent(tls: Option<Arc<ClientConfig>>, tap: Option<Arc<Tap>>) -> ureq::Agent {
+/// How `remote` is reached, and the origin its requests name.
+///
+/// # Errors
+///
+/// [`StoreError::InvalidRemote`] for a ticket that does not parse.
+fn route(remote: &Remote) -> Result<(Route, String)> {
+    #[cfg(feature = "iroh")]
+    if let Some(ticket) = remote.ticket() {
+        let invalid = |reason| StoreError::InvalidRemote { given: remote.url().into(), reason };
+        let peer = crate::quic::dialer::Peer::new(crate::quic::dialer::parse(ticket).map_err(invalid)?);
+        let origin = format!("http://{}", peer.host());
+        return Ok((Route::Iroh(Arc::new(peer)), origin));
+    }
+    Ok((Route::Tcp, remote.base.clone()))
+}
+
+/// An agent that dials along `route` with `tls` and, for a read, its
+/// `tap`. Status codes are answers, not errors; no redirects, no proxy
+/// from the environment, no compression: a store's API is spoken as it is
+/// over the socket. An evaluation's answer may take any time: its
+/// caller's stop bounds it.
+fn agent(tls: Option<Arc<ClientConfig>>, tap: Option<Arc<Tap>>, route: &Route) -> ureq::Agent {
     let stoppable = tap.as_ref().is_some_and(|tap| tap.is_stoppable());
     let config = ureq::Agent::config_builder()
         .http_status_as_error(false)
@@ -153,7 +175,12 @@ fn agent(tls: Option<Arc<ClientConfig>>, tap: Option<Arc<Tap>>) -> ureq::Agent {
         .timeout_connect(Some(CONNECT_TIMEOUT))
         .timeout_recv_response((!stoppable).then_some(ANSWER_TIMEOUT))
         .build();
-    ureq::Agent::with_parts(config, Dialer { tls, tap }, DefaultResolver::default())
+    let dialer = Dialer { tls, tap, route: route.clone() };
+    match route {
+        Route::Tcp => ureq::Agent::with_parts(config, dialer, DefaultResolver::default()),
+        #[cfg(feature = "iroh")]
+        Route::Iroh(_) => ureq::Agent::with_parts(config, dialer, crate::client::wire::Ticketed),
+    }
 }
 
 impl HttpResponse {

@@ -3,15 +3,17 @@
 //! unix socket with std (the fast local path); `chunked.rs` decodes its
 //! bodies, surviving read timeouts; `eval.rs` reads the output of a
 //! script run by the owner (`POST /eval`); `remote.rs` describes a remote store
-//! (URL, token, TLS trust); `http.rs` sends the same requests to it through
-//! ureq, over `wire.rs`'s connections and `tls.rs`'s rustls configuration;
+//! (URL or iroh ticket, token, TLS trust); `http.rs` sends the same
+//! requests to it through ureq, over `wire.rs`'s connections (TCP, or
+//! streams of `quic/dialer.rs` for iroh) and `tls.rs`'s rustls configuration;
 //! `answer.rs` reads either kind of answer; `remote_reader.rs` is a read
 //! served by the owner. The folder keeps this invariant: a client call
 //! means what the same [`Store`](crate::Store) call means, with the same
 //! types and errors, whichever way it goes, and a request is never sent
 //! twice.
 //!
-//! A client of a store's owner, over `<store>/sock` or `http(s)://host:port`.
+//! A client of a store's owner, over `<store>/sock`, `http(s)://host:port`
+//! or `iroh://<ticket>` (feature `iroh`).
 //!
 //! [`Client`] offers the store's operations with the store's types and
 //! errors, spoken as the socket API (cross-stream 0.13's HTTP routes). It
@@ -91,9 +93,9 @@ impl Client {
         Client { way: Way::Socket(Link::new(store.as_ref().join(crate::server::SOCKET))) }
     }
 
-    /// A client of a store served at `remote`'s URL (`http://` or
-    /// `https://`), sending its token with every request. Nothing is
-    /// contacted until the first call.
+    /// A client of a store served at `remote`'s URL (`http://`,
+    /// `https://`, or `iroh://<ticket>` with feature `iroh`), sending its
+    /// token with every request. Nothing is contacted until the first call.
     ///
     /// # Errors
     ///

@@ -1,5 +1,6 @@
-//! A store served over the network: its address, the token that opens it,
-//! and which TLS certificates the client trusts.
+//! A store served over the network: its address (`http(s)://host:port`,
+//! or `iroh://<ticket>` with feature `iroh`), the token that opens it, and
+//! which TLS certificates the client trusts.
 //!
 //! A [`Remote`] is only a description; [`Client::remote`](crate::client::Client::remote)
 //! turns it into a client. It keeps this invariant: what is sent to the
@@ -22,7 +23,9 @@ use crate::error::{Result, StoreError};
 /// ```
 #[derive(Clone)]
 pub struct Remote {
-    /// `scheme://host[:port]`, no trailing slash: requests append their path.
+    /// `scheme://host[:port]`, no trailing slash: requests append their
+    /// path; `iroh://<ticket>` for an iroh store (its requests go to
+    /// `http://<endpoint id>` over the ticket's endpoint).
     pub(crate) base: String,
     pub(crate) token: Option<String>,
     pub(crate) trust: Trust,
@@ -55,18 +58,25 @@ impl Remote {
     /// A remote store at `url`: `http://host:port` or `https://host:port`
     /// (a trailing `/` is allowed). A password in the URL
     /// (`https://user:token@host:port`, as cross-stream's CLI takes it) is
-    /// the token. Nothing is contacted yet.
+    /// the token. With feature `iroh`, `iroh://<ticket>` is the store
+    /// whose owner printed that ticket (its `iroh://` listener). Nothing is
+    /// contacted yet.
     ///
     /// # Errors
     ///
-    /// [`StoreError::InvalidRemote`] for another scheme, a path, or no host.
+    /// [`StoreError::InvalidRemote`] for another scheme, a path, no host,
+    /// or a ticket that does not parse (or `iroh://` in a build without
+    /// iroh).
     pub fn new(url: &str) -> Result<Remote> {
         let invalid = |reason: &str| StoreError::InvalidRemote { given: redact(url), reason: reason.into() };
         let (scheme, rest) =
             url.split_once("://").ok_or_else(|| invalid("expected http://host:port or https://host:port"))?;
         let scheme = scheme.to_ascii_lowercase();
+        if scheme == "iroh" {
+            return ticketed(rest.strip_suffix('/').unwrap_or(rest)).map_err(|reason| invalid(&reason));
+        }
         if scheme != "http" && scheme != "https" {
-            return Err(invalid("the scheme must be http or https"));
+            return Err(invalid("the scheme must be http, https or iroh"));
         }
         let authority = rest.strip_suffix('/').unwrap_or(rest);
         if authority.contains(['/', '?', '#']) {
@@ -82,11 +92,11 @@ impl Remote {
         Ok(Remote { base: format!("{scheme}://{host}"), token: token.filter(|t| !t.is_empty()), trust: Trust::System })
     }
 
-    /// True when `location` names a remote store (`http://` or `https://`)
-    /// rather than a directory.
+    /// True when `location` names a remote store (`http://`, `https://`
+    /// or `iroh://`) rather than a directory.
     pub fn is_url(location: &str) -> bool {
         let lower = location.get(..8).unwrap_or(location).to_ascii_lowercase();
-        lower.starts_with("http://") || lower.starts_with("https://")
+        ["http://", "https://", "iroh://"].iter().any(|scheme| lower.starts_with(scheme))
     }
 
     /// Sends `token` (surrounding whitespace trimmed, as `<store>/token`
@@ -114,6 +124,24 @@ impl Remote {
     pub(crate) fn is_tls(&self) -> bool {
         self.base.starts_with("https://")
     }
+
+    /// The ticket of an `iroh://` store.
+    #[cfg(feature = "iroh")]
+    pub(crate) fn ticket(&self) -> Option<&str> {
+        self.base.strip_prefix("iroh://")
+    }
+}
+
+/// The remote store `iroh://<ticket>`, once the ticket parses.
+#[cfg(feature = "iroh")]
+fn ticketed(ticket: &str) -> std::result::Result<Remote, String> {
+    crate::quic::dialer::parse(ticket)?;
+    Ok(Remote { base: format!("iroh://{ticket}"), token: None, trust: Trust::System })
+}
+
+#[cfg(not(feature = "iroh"))]
+fn ticketed(_ticket: &str) -> std::result::Result<Remote, String> {
+    Err("this xs was built without iroh (cargo feature `iroh`)".into())
 }
 
 impl fmt::Debug for Remote {

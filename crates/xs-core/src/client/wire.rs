@@ -1,5 +1,6 @@
 //! The connections of a remote client, as ureq's transport: TCP, wrapped in
-//! rustls for `https://`.
+//! rustls for `https://`, or one end of a socket pair carried over an iroh
+//! stream for `iroh://` (feature `iroh`, see `quic/dialer.rs`).
 //!
 //! ureq speaks HTTP/1.1 (requests, chunked bodies, the idle pool); this file
 //! only opens and carries connections, for two reasons ureq's own connector
@@ -63,11 +64,23 @@ impl Tap {
     }
 }
 
-/// Opens connections for ureq: TCP, then TLS when the URL is `https://`.
+/// How a dialer reaches the owner.
+#[derive(Clone)]
+pub(crate) enum Route {
+    /// TCP to the URL's host (and TLS on it for `https://`).
+    Tcp,
+    /// A new stream to an iroh endpoint per connection.
+    #[cfg(feature = "iroh")]
+    Iroh(Arc<crate::quic::dialer::Peer>),
+}
+
+/// Opens connections for ureq: TCP, then TLS when the URL is `https://`;
+/// or a stream to an iroh peer.
 pub(crate) struct Dialer {
     pub(crate) tls: Option<Arc<ClientConfig>>,
     /// The read this dialer's agent serves, if it serves one.
     pub(crate) tap: Option<Arc<Tap>>,
+    pub(crate) route: Route,
 }
 
 impl Connector<()> for Dialer {
@@ -75,6 +88,10 @@ impl Connector<()> for Dialer {
 
     fn connect(&self, details: &ConnectionDetails, _chained: Option<()>) -> Result<Option<Wire>, ureq::Error> {
         let timeout = details.timeout.not_zero().map_or(CONNECT_TIMEOUT, |t| *t);
+        #[cfg(feature = "iroh")]
+        if let Route::Iroh(peer) = &self.route {
+            return Ok(Some(self.wire(details, Stream::Pair(peer.open(timeout)?))));
+        }
         let tcp = dial(details, timeout)?;
         tcp.set_nodelay(true)?;
         let stream = match (details.needs_tls(), &self.tls) {
@@ -82,9 +99,36 @@ impl Connector<()> for Dialer {
             (true, Some(config)) => Stream::Tls(Box::new(handshake(details, config.clone(), tcp, timeout)?)),
             (true, None) => return Err(ureq::Error::Tls("an https:// store needs a TLS configuration")),
         };
+        Ok(Some(self.wire(details, stream)))
+    }
+}
+
+impl Dialer {
+    fn wire(&self, details: &ConnectionDetails, stream: Stream) -> Wire {
         let config = details.config;
         let buffers = LazyBuffers::new(config.input_buffer_size(), config.output_buffer_size());
-        Ok(Some(Wire { stream, buffers, tap: self.tap.clone(), read_timeout: None, write_timeout: None }))
+        Wire { stream, buffers, tap: self.tap.clone(), read_timeout: None, write_timeout: None }
+    }
+}
+
+/// The resolver of an iroh store's requests: its ticket says where it is,
+/// so the host (its endpoint id) is never looked up; ureq only needs an
+/// address, which the dialer ignores.
+#[cfg(feature = "iroh")]
+#[derive(Debug)]
+pub(crate) struct Ticketed;
+
+#[cfg(feature = "iroh")]
+impl ureq::unversioned::resolver::Resolver for Ticketed {
+    fn resolve(
+        &self,
+        _uri: &ureq::http::Uri,
+        _config: &ureq::config::Config,
+        _timeout: NextTimeout,
+    ) -> Result<ureq::unversioned::resolver::ResolvedSocketAddrs, ureq::Error> {
+        let mut addrs = self.empty();
+        addrs.push(std::net::SocketAddr::from(([0, 0, 0, 0], 0)));
+        Ok(addrs)
     }
 }
 
@@ -134,17 +178,42 @@ fn rustls_error(e: io::Error) -> ureq::Error {
     }
 }
 
-/// A plain or TLS connection to a remote store.
+/// A plain or TLS connection to a remote store, or the local end of one
+/// carried over iroh.
 enum Stream {
     Plain(TcpStream),
     Tls(Box<StreamOwned<ClientConnection, TcpStream>>),
+    #[cfg(feature = "iroh")]
+    Pair(std::os::unix::net::UnixStream),
 }
 
 impl Stream {
-    fn tcp(&self) -> &TcpStream {
+    fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
         match self {
-            Stream::Plain(tcp) => tcp,
-            Stream::Tls(tls) => &tls.sock,
+            Stream::Plain(tcp) => tcp.set_read_timeout(timeout),
+            Stream::Tls(tls) => tls.sock.set_read_timeout(timeout),
+            #[cfg(feature = "iroh")]
+            Stream::Pair(pair) => pair.set_read_timeout(timeout),
+        }
+    }
+
+    fn set_write_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        match self {
+            Stream::Plain(tcp) => tcp.set_write_timeout(timeout),
+            Stream::Tls(tls) => tls.sock.set_write_timeout(timeout),
+            #[cfg(feature = "iroh")]
+            Stream::Pair(pair) => pair.set_write_timeout(timeout),
+        }
+    }
+
+    /// The socket, to peek at.
+    fn fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        use std::os::fd::AsFd;
+        match self {
+            Stream::Plain(tcp) => tcp.as_fd(),
+            Stream::Tls(tls) => tls.sock.as_fd(),
+            #[cfg(feature = "iroh")]
+            Stream::Pair(pair) => pair.as_fd(),
         }
     }
 }
@@ -166,13 +235,15 @@ impl Transport for Wire {
     fn transmit_output(&mut self, amount: usize, timeout: NextTimeout) -> Result<(), ureq::Error> {
         let wanted = timeout.not_zero().map(|t| *t);
         if wanted != self.write_timeout {
-            self.stream.tcp().set_write_timeout(wanted)?;
+            self.stream.set_write_timeout(wanted)?;
             self.write_timeout = wanted;
         }
         let output = &self.buffers.output()[..amount];
         let written = match &mut self.stream {
             Stream::Plain(tcp) => tcp.write_all(output),
             Stream::Tls(tls) => tls.write_all(output).and_then(|()| tls.flush()),
+            #[cfg(feature = "iroh")]
+            Stream::Pair(pair) => pair.write_all(output),
         };
         written.map_err(|e| timed_out(e, timeout))
     }
@@ -192,7 +263,7 @@ impl Transport for Wire {
     }
 
     fn is_open(&mut self) -> bool {
-        is_open(self.stream.tcp())
+        is_open(self.stream.fd())
     }
 
     fn is_tls(&self) -> bool {
@@ -205,13 +276,15 @@ impl Wire {
     /// most `wait` (`None`: block).
     fn read(&mut self, wait: Option<Duration>) -> io::Result<usize> {
         if wait != self.read_timeout {
-            self.stream.tcp().set_read_timeout(wait)?;
+            self.stream.set_read_timeout(wait)?;
             self.read_timeout = wait;
         }
         let input = self.buffers.input_append_buf();
         let read = match &mut self.stream {
             Stream::Plain(tcp) => tcp.read(input),
             Stream::Tls(tls) => tls.read(input),
+            #[cfg(feature = "iroh")]
+            Stream::Pair(pair) => pair.read(input),
         }?;
         self.buffers.input_appended(read);
         Ok(read)
@@ -241,12 +314,12 @@ fn timed_out(e: io::Error, timeout: NextTimeout) -> ureq::Error {
     if waited(&e) { ureq::Error::Timeout(timeout.reason) } else { e.into() }
 }
 
-/// True while the server has not closed `tcp` and sent nothing unasked
+/// True while the server has not closed `socket` and sent nothing unasked
 /// (an idle connection has nothing to read). One non-blocking peek, which
 /// leaves the socket's mode alone.
-fn is_open(tcp: &TcpStream) -> bool {
+fn is_open(socket: std::os::fd::BorrowedFd<'_>) -> bool {
     use rustix::net::RecvFlags;
-    let peek = rustix::net::recv(tcp, &mut [0u8; 1], RecvFlags::PEEK | RecvFlags::DONTWAIT);
+    let peek = rustix::net::recv(socket, &mut [0u8; 1], RecvFlags::PEEK | RecvFlags::DONTWAIT);
     matches!(peek, Err(rustix::io::Errno::AGAIN))
 }
 
@@ -258,12 +331,19 @@ impl fmt::Debug for Tap {
 
 impl fmt::Debug for Dialer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Dialer").field("tls", &self.tls.is_some()).field("tap", &self.tap).finish()
+        let iroh = !matches!(self.route, Route::Tcp);
+        f.debug_struct("Dialer").field("tls", &self.tls.is_some()).field("tap", &self.tap).field("iroh", &iroh).finish()
     }
 }
 
 impl fmt::Debug for Wire {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Wire").field("peer", &self.stream.tcp().peer_addr().ok()).finish()
+        let peer = match &self.stream {
+            Stream::Plain(tcp) => tcp.peer_addr().ok(),
+            Stream::Tls(tls) => tls.sock.peer_addr().ok(),
+            #[cfg(feature = "iroh")]
+            Stream::Pair(_) => None,
+        };
+        f.debug_struct("Wire").field("peer", &peer).finish()
     }
 }

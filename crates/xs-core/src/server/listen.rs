@@ -3,9 +3,11 @@
 //! server reports once bound (the real port when 0 was asked for).
 //!
 //! An address names its transport, so one string says everything a client
-//! needs: `tcp://` is plain HTTP/1.1, `https://` is the same over TLS, and
-//! `unix://` is another socket path. `http://` is taken as `tcp://`, the
-//! spelling a client's URL has. Parsing checks the shape only; whether the
+//! needs: `tcp://` is plain HTTP/1.1, `https://` is the same over TLS,
+//! `unix://` is another socket path, and `iroh://` is a peer-to-peer QUIC
+//! endpoint (feature `iroh`; `iroh://?relay=off` for direct addresses
+//! only), which once bound is shown as the `iroh://<ticket>` a client
+//! dials. `http://` is taken as `tcp://`, the spelling a client's URL has. Parsing checks the shape only; whether the
 //! address can be bound is known at [`Server::bind`](crate::server::Server::bind).
 
 use std::{fmt, net::SocketAddr, path::PathBuf, str::FromStr};
@@ -42,16 +44,35 @@ pub enum Listen {
     },
     /// `unix:///absolute/path`: another unix socket.
     Unix(PathBuf),
+    /// `iroh://` or `iroh://?relay=off`: an iroh endpoint (feature `iroh`)
+    /// with the store's key; once bound, `iroh://<ticket>`.
+    Iroh {
+        /// Use iroh's public relays (and put the home relay in the
+        /// ticket); off, the ticket has direct addresses only.
+        relay: bool,
+        /// The ticket clients dial, once bound.
+        ticket: Option<String>,
+    },
 }
 
 impl Listen {
-    /// The URL a client reaches this listener with (`http://…` or
-    /// `https://…`); `None` for a unix socket, which has no URL.
+    /// The URL a client reaches this listener with (`http://…`,
+    /// `https://…` or, once bound, `iroh://<ticket>`); `None` for a unix
+    /// socket, which has no URL.
     pub fn url(&self) -> Option<String> {
         match self {
             Listen::Tcp { host, port } => Some(format!("http://{}:{port}", bracketed(host))),
             Listen::Https { host, port } => Some(format!("https://{}:{port}", bracketed(host))),
             Listen::Unix(_) => None,
+            Listen::Iroh { ticket, .. } => ticket.as_ref().map(|ticket| format!("iroh://{ticket}")),
+        }
+    }
+
+    /// The ticket of a bound `iroh://` listener.
+    pub fn ticket(&self) -> Option<&str> {
+        match self {
+            Listen::Iroh { ticket, .. } => ticket.as_deref(),
+            _ => None,
         }
     }
 
@@ -61,7 +82,7 @@ impl Listen {
         match self {
             Listen::Tcp { .. } => Listen::Tcp { host, port },
             Listen::Https { .. } => Listen::Https { host, port },
-            Listen::Unix(path) => Listen::Unix(path.clone()),
+            other => other.clone(),
         }
     }
 
@@ -69,7 +90,7 @@ impl Listen {
     pub(crate) fn host_port(&self) -> Option<(&str, u16)> {
         match self {
             Listen::Tcp { host, port } | Listen::Https { host, port } => Some((host, *port)),
-            Listen::Unix(_) => None,
+            Listen::Unix(_) | Listen::Iroh { .. } => None,
         }
     }
 }
@@ -80,6 +101,9 @@ impl fmt::Display for Listen {
             Listen::Tcp { host, port } => write!(f, "tcp://{}:{port}", bracketed(host)),
             Listen::Https { host, port } => write!(f, "https://{}:{port}", bracketed(host)),
             Listen::Unix(path) => write!(f, "unix://{}", path.display()),
+            Listen::Iroh { ticket: Some(ticket), .. } => write!(f, "iroh://{ticket}"),
+            Listen::Iroh { ticket: None, relay: true } => f.write_str("iroh://"),
+            Listen::Iroh { ticket: None, relay: false } => f.write_str("iroh://?relay=off"),
         }
     }
 }
@@ -95,6 +119,7 @@ impl FromStr for Listen {
             "https" => host_port(rest).map(|(host, port)| Listen::Https { host, port }).map_err(invalid),
             "unix" if rest.starts_with('/') => Ok(Listen::Unix(PathBuf::from(rest))),
             "unix" => Err(invalid("a unix socket path must be absolute (unix:///path)")),
+            "iroh" => iroh(rest).map_err(invalid),
             _ => Err(invalid("unknown scheme")),
         }
     }
@@ -114,6 +139,19 @@ fn host_port(text: &str) -> Result<(String, u16), &'static str> {
         return Err("the host is empty or not a plain host name");
     }
     Ok((host.to_string(), port))
+}
+
+/// `iroh://` with nothing or `?relay=on|off` after it.
+fn iroh(rest: &str) -> Result<Listen, &'static str> {
+    if !cfg!(feature = "iroh") {
+        return Err("this xs was built without iroh (cargo feature `iroh`)");
+    }
+    let relay = match rest.strip_prefix('/').unwrap_or(rest) {
+        "" | "?relay=on" => true,
+        "?relay=off" => false,
+        _ => return Err("an iroh listener is iroh:// or iroh://?relay=off (iroh://<ticket> is what clients dial)"),
+    };
+    Ok(Listen::Iroh { relay, ticket: None })
 }
 
 /// An IPv6 address in brackets, as URLs write it.
@@ -155,6 +193,22 @@ mod tests {
         ] {
             assert!(matches!(bad.parse::<Listen>(), Err(StoreError::InvalidListen { .. })), "{bad}");
         }
+    }
+
+    #[cfg(feature = "iroh")]
+    #[test]
+    fn parses_iroh_listeners() {
+        for (text, relay, shown) in [
+            ("iroh://", true, "iroh://"),
+            ("iroh:///?relay=off", false, "iroh://?relay=off"),
+            ("IROH://?relay=on", true, "iroh://"),
+        ] {
+            let listen: Listen = text.parse().unwrap();
+            assert_eq!((listen.clone(), listen.to_string()), (Listen::Iroh { relay, ticket: None }, shown.into()));
+        }
+        assert!(matches!("iroh://endpointabc".parse::<Listen>(), Err(StoreError::InvalidListen { .. })));
+        let bound = Listen::Iroh { relay: false, ticket: Some("endpointabc".into()) };
+        assert_eq!((bound.url().as_deref(), bound.ticket()), (Some("iroh://endpointabc"), Some("endpointabc")));
     }
 
     #[test]

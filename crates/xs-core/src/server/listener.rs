@@ -7,7 +7,10 @@
 //! the bound address is loopback (or a unix path). A TLS handshake runs on
 //! its own task, bounded in number ([`HANDSHAKING`]) and time (the head
 //! timeout), so a client that stalls in it holds up no one; past the bound
-//! new connections are closed unanswered. Every refusal is logged.
+//! new connections are closed unanswered. Every refusal is logged. An
+//! `iroh://` listener (feature `iroh`) is bound and accepted on by
+//! `quic/listener.rs`, and always needs the token: it is reachable from
+//! other machines by design.
 
 use std::{
     io, net::TcpListener as StdTcpListener, os::unix::net::UnixListener as StdUnixListener, sync::Arc, time::Duration,
@@ -39,6 +42,8 @@ enum Socket {
     Tcp(StdTcpListener),
     /// The socket file goes when the listener does.
     Unix(StdUnixListener, socket::SocketFile),
+    #[cfg(feature = "iroh")]
+    Iroh(crate::quic::listener::Served),
 }
 
 /// A connection accepted on one of the listeners, ready for HTTP.
@@ -50,16 +55,29 @@ pub(crate) struct Arrival {
     pub(crate) auth: bool,
 }
 
-/// Binds `listen` as `options` say.
+/// Binds `listen` as `options` say (an `iroh://` listener records its
+/// ticket in `store`).
 ///
 /// # Errors
 ///
 /// [`StoreError::ListenFailed`] when it cannot be bound;
-/// [`StoreError::NoAuthExposed`] for `no_auth` off loopback.
-pub(crate) fn bind(listen: &Listen, options: &ServeOptions) -> Result<Bound> {
+/// [`StoreError::NoAuthExposed`] for `no_auth` off loopback, or on iroh.
+pub(crate) fn bind(listen: &Listen, options: &ServeOptions, store: &crate::store::Store) -> Result<Bound> {
     let failed = |source: io::Error| StoreError::ListenFailed { listen: listen.to_string(), source };
     let auth = !options.no_auth;
     let (listen, socket) = match listen {
+        Listen::Iroh { .. } if !auth => return Err(StoreError::NoAuthExposed { listen: listen.to_string() }),
+        #[cfg(feature = "iroh")]
+        Listen::Iroh { relay, .. } => {
+            let served = crate::quic::listener::bind(listen, store, *relay)?;
+            (Listen::Iroh { relay: *relay, ticket: Some(served.ticket.clone()) }, Socket::Iroh(served))
+        }
+        #[cfg(not(feature = "iroh"))]
+        Listen::Iroh { .. } => {
+            let _ = store;
+            let unsupported = "this xs was built without iroh (cargo feature `iroh`)";
+            return Err(failed(io::Error::new(io::ErrorKind::Unsupported, unsupported)));
+        }
         Listen::Unix(path) => {
             let (listener, file) = socket::bind_shared(path).map_err(failed)?;
             listener.set_nonblocking(true).map_err(failed)?;
@@ -83,9 +101,10 @@ pub(crate) fn bind(listen: &Listen, options: &ServeOptions) -> Result<Bound> {
 /// once the server answers).
 pub(crate) fn announce(bound: &Bound, tls: Option<&tls::Served>) {
     let (listen, auth) = (&bound.listen, bound.auth);
-    match tls {
-        Some(tls) => tracing::info!(%listen, auth, fingerprint = %tls.fingerprint, "listening (TLS)"),
-        None => tracing::info!(%listen, auth, "listening"),
+    match (tls, listen.ticket()) {
+        (Some(tls), _) => tracing::info!(%listen, auth, fingerprint = %tls.fingerprint, "listening (TLS)"),
+        (None, Some(ticket)) => tracing::info!(%listen, auth, ticket, "listening (iroh)"),
+        (None, None) => tracing::info!(%listen, auth, "listening"),
     }
 }
 
@@ -98,6 +117,10 @@ pub(crate) async fn accept(
     handshake_timeout: Duration,
 ) {
     let Bound { listen, socket, auth } = bound;
+    #[cfg(feature = "iroh")]
+    if let Socket::Iroh(served) = socket {
+        return crate::quic::listener::accept(served.endpoint, auth, arrivals, handshake_timeout).await;
+    }
     let listener = match Listener::new(socket) {
         Ok(listener) => listener,
         Err(e) => return tracing::error!(%listen, error = %e, "cannot accept on a listener"),
@@ -157,6 +180,40 @@ async fn handshake(
     }
 }
 
+/// What must be closed once a server has drained: the iroh endpoints,
+/// whose peers would otherwise wait out an idle timeout to notice.
+#[derive(Default)]
+pub(crate) struct Closers {
+    #[cfg(feature = "iroh")]
+    endpoints: Vec<iroh::Endpoint>,
+}
+
+impl Closers {
+    pub(crate) fn of(bound: &[Bound]) -> Closers {
+        #[cfg(feature = "iroh")]
+        let endpoints = bound
+            .iter()
+            .filter_map(|b| match &b.socket {
+                Socket::Iroh(served) => Some(served.endpoint.clone()),
+                _ => None,
+            })
+            .collect();
+        #[cfg(not(feature = "iroh"))]
+        let _ = bound;
+        Closers {
+            #[cfg(feature = "iroh")]
+            endpoints,
+        }
+    }
+
+    pub(crate) async fn close(self) {
+        #[cfg(feature = "iroh")]
+        for endpoint in self.endpoints {
+            crate::quic::listener::close(endpoint).await;
+        }
+    }
+}
+
 /// A bound listener registered with the runtime.
 enum Listener {
     Tcp(TcpListener),
@@ -168,6 +225,8 @@ impl Listener {
         Ok(match socket {
             Socket::Tcp(listener) => Listener::Tcp(TcpListener::from_std(listener)?),
             Socket::Unix(listener, file) => Listener::Unix(UnixListener::from_std(listener)?, file),
+            #[cfg(feature = "iroh")]
+            Socket::Iroh(_) => return Err(io::ErrorKind::Unsupported.into()),
         })
     }
 

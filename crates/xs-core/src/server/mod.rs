@@ -1,7 +1,7 @@
 //! The socket server: a store's owner answering its clients. `mod.rs`
 //! holds [`Server`] and the shutdown order; `socket.rs` binds
 //! `<store>/sock` privately; `listen.rs` names the other listeners
-//! ([`Listen`]: TCP, TLS, other unix paths), `listener.rs` binds and
+//! ([`Listen`]: TCP, TLS, other unix paths, iroh), `listener.rs` binds and
 //! accepts on them, `tls.rs` loads or makes their certificate, and
 //! `token.rs` and `auth.rs` keep the token their requests present;
 //! `serving.rs` serves every accepted connection the same way, over the
@@ -73,6 +73,11 @@ pub(crate) mod wire;
 pub use listen::Listen;
 pub use tls::Tls;
 
+/// The topic of the frame an owner appends when its `iroh://` listener
+/// starts, with meta `{ticket, relay}` (`xs last xs.listen.iroh`).
+#[cfg(feature = "iroh")]
+pub const IROH_TICKET_TOPIC: &str = crate::quic::listener::TICKET_TOPIC;
+
 use std::{
     future::Future, os::unix::net::UnixListener as StdListener, path::PathBuf, sync::Arc, thread::JoinHandle,
     time::Duration,
@@ -133,14 +138,15 @@ pub struct ServeOptions {
     #[builder(default = true)]
     pub processor: bool,
     /// Listeners served besides `<store>/sock`, each with the same API:
-    /// `tcp://host:port`, `https://host:port`, `unix:///path` (see
-    /// [`Listen`]). Their requests must present the store's token (see
-    /// [`token`]) unless [`ServeOptions::no_auth`]. Default: none.
+    /// `tcp://host:port`, `https://host:port`, `unix:///path`, and with
+    /// feature `iroh` `iroh://` (see [`Listen`]). Their requests must
+    /// present the store's token (see [`token`]) unless
+    /// [`ServeOptions::no_auth`]. Default: none.
     #[builder(default)]
     pub listen: Vec<Listen>,
     /// Serve the listeners without a token. Refused
     /// ([`StoreError::NoAuthExposed`]) for any TCP or TLS listener not
-    /// bound to a loopback address. Default: off.
+    /// bound to a loopback address, and for iroh. Default: off.
     #[builder(default)]
     pub no_auth: bool,
     /// The certificate of `https://` listeners. Default: none (an
@@ -210,7 +216,8 @@ impl Server {
         let (private, socket) = socket::bind(&store.path().join(SOCKET))?;
         private.set_nonblocking(true)?;
         gate::raise_file_limit();
-        let extra = options.listen.iter().map(|listen| listener::bind(listen, &options)).collect::<Result<Vec<_>>>()?;
+        let extra =
+            options.listen.iter().map(|listen| listener::bind(listen, &options, &store)).collect::<Result<Vec<_>>>()?;
         let tls = certificate(&options, store.path(), &extra)?;
         let keys = Keys::new(store.path());
         if extra.iter().any(|bound| bound.auth) {
@@ -280,6 +287,7 @@ impl Server {
             Api { store: store.clone(), max_body: options.max_body, stop: stopping, report, eval, keys, private: true };
         let (arrived, mut arrivals) = mpsc::channel(ARRIVALS);
         let mut accepting = JoinSet::new();
+        let closers = listener::Closers::of(&extra);
         for bound in extra {
             let tls = matches!(bound.listen, Listen::Https { .. }).then(|| tls.clone()).flatten();
             listener::announce(&bound, tls.as_ref());
@@ -307,6 +315,7 @@ impl Server {
         let _ = stop.send(true);
         let Serving { graceful, connections, api, .. } = serving;
         drain(graceful, connections).await;
+        closers.close().await;
         drop(api);
         // Handlers commit what they finished and record `.stopped` while the store is open.
         #[cfg(feature = "processor")]

@@ -1,5 +1,6 @@
 //! A served connection's byte stream, whichever listener accepted it: the
-//! private unix socket, another unix path, TCP or TLS over TCP.
+//! private unix socket, another unix path, TCP, TLS over TCP, or one
+//! bi-directional iroh stream (feature `iroh`).
 //!
 //! hyper serves one type; [`Stream`] is that type, so every listener gets
 //! the same service, limits and shutdown, and differs only in what it
@@ -29,6 +30,8 @@ pub(crate) enum Stream {
     Unix(UnixStream),
     Tcp(TcpStream),
     Tls(Box<TlsStream<TcpStream>>),
+    #[cfg(feature = "iroh")]
+    Iroh(Box<crate::quic::duplex::Duplex>),
 }
 
 /// Runs `$body` with `$s` bound to the inner stream, pinned.
@@ -47,18 +50,26 @@ macro_rules! inner {
                 let $s = Pin::new(inner.as_mut());
                 $body
             }
+            #[cfg(feature = "iroh")]
+            Stream::Iroh(inner) => {
+                let $s = Pin::new(inner.as_mut());
+                $body
+            }
         }
     };
 }
 
 impl Stream {
     /// A second descriptor of a plain stream, to answer on once hyper has
-    /// given it up; `None` over TLS, where plain bytes would mean nothing.
+    /// given it up; `None` over TLS, where plain bytes would mean nothing,
+    /// and over iroh, which has no descriptor per stream.
     pub(crate) fn spare(&self) -> Option<OwnedFd> {
         match self {
             Stream::Unix(s) => rustix::io::dup(s).ok(),
             Stream::Tcp(s) => rustix::io::dup(s).ok(),
             Stream::Tls(_) => None,
+            #[cfg(feature = "iroh")]
+            Stream::Iroh(_) => None,
         }
     }
 
@@ -67,6 +78,8 @@ impl Stream {
             Stream::Unix(s) => s.is_write_vectored(),
             Stream::Tcp(s) => s.is_write_vectored(),
             Stream::Tls(s) => s.is_write_vectored(),
+            #[cfg(feature = "iroh")]
+            Stream::Iroh(_) => false,
         }
     }
 }

@@ -17,6 +17,8 @@ mod hash;
 mod ids;
 mod import;
 mod import_trust;
+#[cfg(feature = "iroh")]
+mod iroh;
 mod lifecycle;
 mod listen;
 mod permissions;
