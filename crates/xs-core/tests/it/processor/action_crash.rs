@@ -16,7 +16,7 @@ use crate::{
     common::{read_all, wait_until},
     processor::{
         action::register,
-        common::{Owner, append_meta, meta_str},
+        common::{Owner, append_meta, kill_cycles, meta_str, open_when_free},
     },
 };
 
@@ -32,7 +32,7 @@ fn child_owner() {
     if !child::is(CHILD) {
         return;
     }
-    let store = open(&std::env::var("XS_IT_DIR").unwrap());
+    let store = open_when_free(&std::env::var("XS_IT_DIR").unwrap());
     let _processor = Processor::spawn(store.clone()).unwrap();
     println!("READY");
     for n in 0u64.. {
@@ -45,16 +45,6 @@ fn call(store: &Store, n: u64) -> Frame {
     append_meta(store, "echo.call", json!({"args": {"n": n}}))
 }
 
-/// Opens the store, waiting out a previous owner that is still exiting.
-fn open(dir: &str) -> Store {
-    let mut store = Store::new(dir);
-    wait_until("the store to be free", || {
-        store = Store::new(dir);
-        store.is_ok()
-    });
-    store.unwrap()
-}
-
 #[test]
 fn sigkill_never_loses_or_repeats_an_answer() {
     let dir = tempfile::tempdir().unwrap();
@@ -64,19 +54,11 @@ fn sigkill_never_loses_or_repeats_an_answer() {
         register(&store, "echo", ECHO);
         store.close();
     }
-    let mut rng = scru128::new().to_u128();
-    for cycle in 0..CYCLES {
-        rng = rng.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-        let child = child::spawn(CHILD, &[("XS_IT_DIR", &path)]);
-        child.line("READY");
-        std::thread::sleep(Duration::from_millis(100 + (rng >> 64) as u64 % 400));
-        child.kill9();
-        let store = open(&path);
+    kill_cycles(&path, CHILD, CYCLES, 100, |store, cycle| {
         for k in 0..=(cycle % 3) as u64 {
-            call(&store, cycle as u64 * 10 + k);
+            call(store, cycle as u64 * 10 + k);
         }
-        store.close();
-    }
+    });
     {
         let store = Store::new(&path).unwrap();
         let (answered, calls) = (answers(&store).len(), calls(&store).len());

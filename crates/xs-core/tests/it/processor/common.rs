@@ -112,3 +112,33 @@ pub fn payload(store: &Store, frame: &Frame) -> String {
     let hash = frame.hash.as_ref().expect("a payload");
     String::from_utf8(store.cas_read(hash).expect("cas read")).expect("utf-8")
 }
+
+/// Opens the store in `dir`, waiting out a previous owner that is still
+/// exiting (a killed process's lock goes with it, a moment later).
+pub fn open_when_free(dir: &str) -> Store {
+    let mut store = Store::new(dir);
+    crate::common::wait_until("the store to be free", || {
+        store = Store::new(dir);
+        store.is_ok()
+    });
+    store.unwrap()
+}
+
+/// Kills an owner `cycles` times: each cycle re-runs this test binary as
+/// the test `child` on the store in `dir`, waits for its `READY`, lets it
+/// work for `least_ms` plus a random part of 400 ms, kills it with
+/// SIGKILL, then calls `between` with the store and the cycle while no
+/// owner runs.
+pub fn kill_cycles(dir: &str, child: &str, cycles: usize, least_ms: u64, between: impl Fn(&Store, usize)) {
+    let mut rng = scru128::new().to_u128();
+    for cycle in 0..cycles {
+        rng = rng.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        let owner = crate::child::spawn(child, &[("XS_IT_DIR", dir)]);
+        owner.line("READY");
+        std::thread::sleep(Duration::from_millis(least_ms + (rng >> 64) as u64 % 400));
+        owner.kill9();
+        let store = open_when_free(dir);
+        between(&store, cycle);
+        store.close();
+    }
+}

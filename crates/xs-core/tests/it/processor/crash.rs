@@ -16,7 +16,7 @@ use xs_core::{Frame, ReadOptions, Store, processor::Processor};
 use crate::{
     child,
     common::{append, read_all, wait_until},
-    processor::common::{Owner, register},
+    processor::common::{Owner, kill_cycles, open_when_free, register},
 };
 
 const CHILD: &str = "processor::crash::child_owner";
@@ -36,23 +36,13 @@ fn child_owner() {
     if !child::is(CHILD) {
         return;
     }
-    let store = open(&std::env::var("XS_IT_DIR").unwrap());
+    let store = open_when_free(&std::env::var("XS_IT_DIR").unwrap());
     let _processor = Processor::spawn(store.clone()).unwrap();
     println!("READY");
     loop {
         append(&store, "tick");
         std::thread::sleep(Duration::from_millis(1));
     }
-}
-
-/// Opens the store, waiting out a previous owner that is still exiting.
-fn open(dir: &str) -> Store {
-    let mut store = Store::new(dir);
-    wait_until("the store to be free", || {
-        store = Store::new(dir);
-        store.is_ok()
-    });
-    store.unwrap()
 }
 
 #[test]
@@ -64,19 +54,11 @@ fn sigkill_never_loses_or_repeats_a_handlers_output() {
         register(&store, "count", COUNTER);
         store.close();
     }
-    let mut rng = scru128::new().to_u128();
-    for cycle in 0..CYCLES {
-        rng = rng.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-        let child = child::spawn(CHILD, &[("XS_IT_DIR", &path)]);
-        child.line("READY");
-        std::thread::sleep(Duration::from_millis(30 + (rng >> 64) as u64 % 400));
-        child.kill9();
-        let store = open(&path);
+    kill_cycles(&path, CHILD, CYCLES, 30, |store, cycle| {
         for _ in 0..=(cycle % 4) {
-            append(&store, "tick");
+            append(store, "tick");
         }
-        store.close();
-    }
+    });
     {
         let store = Store::new(&path).unwrap();
         let (handled, ticks) =
