@@ -11,9 +11,13 @@
 //! The supervisor is the only one that answers for a name with no
 //! instance, so checking and answering cannot race.
 //!
-//! What this does not cover: a call appended while no owner runs, to a
-//! name that has no action when the next owner starts, stays unanswered
-//! (`xs call` then times out, naming the call).
+//! Calls appended while no owner runs are decided too: the supervisor
+//! keeps a durable mark (the checkpoint `orphans`), the newest call it has
+//! decided, saved with each refusal and at shutdown, and the next owner's
+//! follow starts after it. An owner killed outright leaves an older mark;
+//! the calls after it are decided again, which answers none twice (a call
+//! with an answer is left alone). The first owner that keeps a mark starts
+//! it at the stream's head.
 
 use std::{
     sync::{
@@ -28,7 +32,7 @@ use std::{
 use scru128::Scru128Id;
 
 use crate::{
-    error::Result,
+    error::{Result, StoreError},
     frame::Frame,
     processor::{
         call::{self, callee},
@@ -36,8 +40,14 @@ use crate::{
         supervisor::Event,
     },
     read_options::{FollowOption, ReadOptions},
-    store::{Next, Poll, Store},
+    store::{Checkpoint, Next, Poll, Store},
 };
+
+/// The checkpoint key of the newest call the supervisor has decided
+/// (docs/store-format.md, "Action marks").
+const MARK: &[u8] = b"orphans";
+/// The format of the mark's value: this byte, then the call's id.
+const VERSION: u8 = 1;
 
 /// How often deferred calls are looked at again while the lifecycle follow catches up.
 const RETRY: Duration = Duration::from_millis(20);
@@ -50,11 +60,28 @@ pub(crate) struct Orphans {
     deferred: Vec<Frame>,
     /// The newest lifecycle (or module) frame the supervisor has taken in.
     seen: Option<Scru128Id>,
+    /// The newest call decided, and whether the durable mark has it.
+    decided: Option<(Scru128Id, bool)>,
 }
 
 impl Orphans {
     pub(crate) fn new(store: Store) -> Self {
-        Orphans { store, deferred: Vec::new(), seen: None }
+        Orphans { store, deferred: Vec::new(), seen: None, decided: None }
+    }
+
+    /// Call `id` is decided: an action takes it, or it has its answer.
+    pub(crate) fn decided(&mut self, id: Scru128Id, saved: bool) {
+        self.decided = Some((id, saved));
+    }
+
+    /// Saves the mark, if it moved since it was last saved (at shutdown).
+    pub(crate) fn save(&mut self) {
+        if let Some((id, false)) = self.decided {
+            match self.store.append_batch_runtime(Vec::new(), Some(mark(id))) {
+                Ok(_) => self.decided = Some((id, true)),
+                Err(e) => tracing::error!(error = %e, "cannot save where the calls to no action were decided"),
+            }
+        }
     }
 
     /// The supervisor took in frame `id` of its follow.
@@ -92,29 +119,53 @@ impl Orphans {
     }
 }
 
-/// Answers `call` (to `name`) with "no action", unless it has an answer.
-pub(crate) fn refuse(store: &Store, name: &str, call: &Frame) {
+/// Answers `call` (to `name`) with "no action", unless it has an answer,
+/// and moves the mark to it in the same batch. True once the mark has it.
+pub(crate) fn refuse(store: &Store, name: &str, call: &Frame) -> bool {
     let message = format!(
         "there is no action named {name}: register one on xs.action.{name}.register (xs status lists the actions)"
     );
     match call::unanswered(store, name, call.id) {
         Ok(open) if open.iter().any(|c| c.id == call.id) => {
-            if let Err(e) = store.append(call::tag(call::error(name, &message), call.id, None)) {
-                tracing::error!(action = name, error = %e, "could not answer a call to no action");
+            let answer = call::tag(call::error(name, &message), call.id, None);
+            match store.append_batch_runtime(vec![answer], Some(mark(call.id))) {
+                Ok(_) => return true,
+                Err(e) => tracing::error!(action = name, error = %e, "could not answer a call to no action"),
             }
         }
         Ok(_) => {}
         Err(e) => tracing::error!(action = name, error = %e, "cannot tell whether a call is answered"),
     }
+    false
 }
 
-/// Follows every new frame and hands the calls to the supervisor.
+fn mark(id: Scru128Id) -> Checkpoint {
+    Checkpoint::new(MARK, [&[VERSION], id.to_bytes().as_slice()].concat())
+}
+
+/// Where the follow of calls starts: after the saved mark, or (the first
+/// time) after the stream's head, which becomes the mark.
+fn start(store: &Store) -> Result<Scru128Id> {
+    if let Some(bytes) = store.checkpoint(MARK)? {
+        let damaged = || StoreError::Io(std::io::Error::other("the checkpoint of calls to no action is damaged"));
+        let (&version, id) = bytes.split_first().ok_or_else(damaged)?;
+        let id: [u8; 16] = id.try_into().map_err(|_| damaged())?;
+        return if version == VERSION { Ok(Scru128Id::from_bytes(id)) } else { Err(damaged()) };
+    }
+    let head = store.last("*", 1)?.last().map_or(Scru128Id::from_u128(0), |frame| frame.id);
+    store.append_batch_runtime(Vec::new(), Some(mark(head)))?;
+    Ok(head)
+}
+
+/// Follows every frame after the mark and hands the calls to the supervisor.
 ///
 /// # Errors
 ///
-/// The follow or its thread cannot be started.
+/// The mark cannot be read (or, the first time, written); the follow or
+/// its thread cannot be started.
 pub(crate) fn follow(store: &Store, events: Sender<Event>, stop: Arc<AtomicBool>) -> Result<JoinHandle<()>> {
-    let options = ReadOptions { follow: FollowOption::On, new: true, ..ReadOptions::default() };
+    let after = start(store)?;
+    let options = ReadOptions { follow: FollowOption::On, after: Some(after), ..ReadOptions::default() };
     let mut reader = store.reader(options)?;
     let thread = std::thread::Builder::new().name("xs-action-calls".into()).spawn(move || {
         while !stop.load(Ordering::SeqCst) {

@@ -497,11 +497,12 @@ impl Supervisor {
 
     /// Answers the deferred calls that no action takes, once live and caught up.
     fn settle(&mut self) {
-        let Some(orphans) = self.orphans.as_mut().filter(|_| self.live) else { return };
-        for call in orphans.ready() {
+        let Some(ready) = self.orphans.as_mut().filter(|_| self.live).map(Orphans::ready) else { return };
+        for call in ready {
             let Some(name) = call::callee(&call.topic) else { continue };
-            if !self.covers(name, &call) {
-                orphan::refuse(&self.store, name, &call);
+            let saved = !self.covers(name, &call) && orphan::refuse(&self.store, name, &call);
+            if let Some(orphans) = self.orphans.as_mut() {
+                orphans.decided(call.id, saved);
             }
         }
     }
@@ -529,6 +530,9 @@ impl Supervisor {
 
     /// Stops everything: running handlers record `.stopped`.
     fn shutdown(&mut self) {
+        if let Some(orphans) = self.orphans.as_mut() {
+            orphans.save();
+        }
         let mut all: Vec<Instance> = std::mem::take(&mut self.retired);
         for (_, slot) in self.slots.drain() {
             if let Some(starting) = slot.starting {

@@ -124,6 +124,28 @@ fn a_call_to_no_action_gets_an_error() {
     assert_eq!(settle(&owner.store, "nobody.*", 2).len(), 2, "one call, one answer");
 }
 
+/// A call appended while no owner runs, to a name with no action, is
+/// answered by the next owner; the owner after that answers it no more
+/// (and neither after a kill: the suite in `action_crash.rs` kills).
+#[test]
+fn a_call_made_while_no_owner_runs_is_refused_by_the_next_once() {
+    let owner = Owner::start();
+    active(&owner.store, "other", "{run: {|frame| null}}");
+    let dir = owner.stop();
+    let offline = Store::new(dir.path()).unwrap();
+    let pending = call(&offline, "nobody", json!({}));
+    offline.close();
+    drop(offline);
+    let owner = Owner::reopen(dir);
+    let refused = answer(&owner.store, "nobody", &pending);
+    assert_eq!(refused.topic, "nobody.error");
+    let owner = Owner::reopen(owner.stop());
+    active(&owner.store, "later", "{run: {|frame| null}}");
+    let fresh = answer(&owner.store, "nobody", &call(&owner.store, "nobody", json!({})));
+    assert_eq!(fresh.topic, "nobody.error", "the third owner is live and refusing");
+    assert_eq!(frames(&owner.store, "nobody.error").len(), 2, "each call refused once, by one owner");
+}
+
 #[test]
 fn replacing_an_action_while_a_call_runs_answers_it_once() {
     let owner = Owner::start();
