@@ -45,7 +45,13 @@
 //! N, if fewer) sequential round trips, append of `<name>.call` to its
 //! `.response` seen on a follow (`p50_us`, `p99_us`, what `xs call` waits),
 //! then N calls appended at once and the time until all are answered
-//! (`calls_per_s`; the action runs `concurrency` 8). No timing is asserted.
+//! (`calls_per_s`; the action runs `concurrency` 8). Two floors read the
+//! machine, not xs: `sync-floor` N overwrites of a 200-byte record in a
+//! preallocated file in a store's directory with `pwritev2(RWF_DSYNC)`, the
+//! disk's limit for one durable writer (read `append` as a fraction of it);
+//! `socket-floor` N request/response ping-pongs of 200 bytes over a unix
+//! socket pair between two threads, the shape of a socket client and the
+//! owner (read `socket-append` as `append` plus it). No timing is asserted.
 
 use std::time::{Duration, Instant};
 
@@ -68,6 +74,8 @@ const DIMENSIONS: &[&str] = &[
     "last-1x1000",
     "follow-latency",
     "lagging-follower",
+    "sync-floor",
+    "socket-floor",
     "socket-append",
     "socket-follow-latency",
     "tcp-append",
@@ -127,6 +135,8 @@ impl Bench {
             "last" | "last-1x1000" => last_1x1000(self.seeded()?),
             "follow-latency" => follow_latency().await,
             "lagging-follower" => lagging_follower().await,
+            "sync-floor" => sync_floor(n),
+            "socket-floor" => socket_floor(n),
             "socket-append" => remote_append("socket-append", served()?, n),
             "socket-follow-latency" => remote_follow_latency("socket-follow-latency", served()?),
             "tcp-append" => remote_append("tcp-append", served_tcp()?, n),
@@ -167,6 +177,51 @@ fn report(name: &str, n: usize, elapsed: Duration) {
         n as f64 / s,
         s * 1e6 / n as f64
     );
+}
+
+/// One durable writer at the disk's limit: `n` overwrites of a 200-byte
+/// record with `pwritev2(RWF_DSYNC)`, in a file preallocated in a store's
+/// directory (so on the store's disk).
+fn sync_floor(n: usize) -> Result<()> {
+    use rustix::io::{ReadWriteFlags, pwritev2};
+    let (store, dir) = fresh_store()?;
+    store.close();
+    let file = std::fs::File::create(dir.path().join("sync-floor"))?;
+    file.set_len(4096)?;
+    file.sync_all()?;
+    let record = [0x5a_u8; 200];
+    let start = Instant::now();
+    for _ in 0..n {
+        pwritev2(&file, &[std::io::IoSlice::new(&record)], 0, ReadWriteFlags::DSYNC)?;
+    }
+    report("sync-floor", n, start.elapsed());
+    Ok(())
+}
+
+/// One bare round trip of a socket client: `n` 200-byte requests, each
+/// answered with 200 bytes, over a unix socket pair between two threads.
+fn socket_floor(n: usize) -> Result<()> {
+    use std::io::{Read, Write};
+    let (mut client, mut server) = std::os::unix::net::UnixStream::pair()?;
+    let echo = std::thread::spawn(move || -> std::io::Result<()> {
+        let mut buf = [0u8; 200];
+        for _ in 0..n {
+            server.read_exact(&mut buf)?;
+            server.write_all(&buf)?;
+        }
+        Ok(())
+    });
+    let request = [0x5a_u8; 200];
+    let mut answer = [0u8; 200];
+    let start = Instant::now();
+    for _ in 0..n {
+        client.write_all(&request)?;
+        client.read_exact(&mut answer)?;
+    }
+    let elapsed = start.elapsed();
+    echo.join().map_err(|_| "the echo thread panicked")??;
+    report("socket-floor", n, elapsed);
+    Ok(())
 }
 
 /// A new synced store in a temporary directory; keep the `TempDir` alive
