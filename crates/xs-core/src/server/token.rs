@@ -48,21 +48,32 @@ const BYTES: usize = 32;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn load_or_create(dir: &Path) -> Result<String> {
-    if let Some(token) = load(dir)? {
-        return Ok(token);
+    load_or_create_secret(dir, TOKEN, "token")
+}
+
+/// The secret in `dir/name` (`what` names it in the log and errors),
+/// created as a token is if there is none yet: written whole beside it,
+/// then linked into place, so two processes creating it at once agree on
+/// one secret (the first link wins) and no reader sees a torn one. The
+/// store's iroh key is kept this way too.
+///
+/// # Errors
+///
+/// As [`load_or_create`].
+pub(crate) fn load_or_create_secret(dir: &Path, name: &str, what: &str) -> Result<String> {
+    if let Some(secret) = read_secret(dir, name, what)? {
+        return Ok(secret);
     }
-    let fresh = staged(dir, &generate()?)?;
-    let linked = fs::hard_link(&fresh, dir.join(TOKEN));
+    let fresh = staged(dir, name, &generate()?)?;
+    let linked = fs::hard_link(&fresh, dir.join(name));
     let _ = fs::remove_file(&fresh);
     match linked {
-        Ok(()) => {
-            tracing::info!(store = %dir.display(), "created the store's token");
-            load(dir)?.ok_or_else(|| empty(dir))
-        }
-        // Another process made it first: theirs is the token.
-        Err(e) if e.kind() == ErrorKind::AlreadyExists => load(dir)?.ok_or_else(|| empty(dir)),
-        Err(e) => Err(e.into()),
+        Ok(()) => tracing::info!(store = %dir.display(), "created the store's {what}"),
+        // Another process made it first: theirs is the secret.
+        Err(e) if e.kind() == ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(e.into()),
     }
+    read_secret(dir, name, what)?.ok_or_else(|| empty(dir, name, what))
 }
 
 /// Replaces the store's token with a new one and returns it. Clients
@@ -75,7 +86,7 @@ pub fn load_or_create(dir: &Path) -> Result<String> {
 /// [`StoreError::Io`] when the file cannot be written.
 pub fn rotate(dir: &Path) -> Result<String> {
     let token = generate()?;
-    let fresh = staged(dir, &token)?;
+    let fresh = staged(dir, TOKEN, &token)?;
     if let Err(e) = fs::rename(&fresh, dir.join(TOKEN)) {
         let _ = fs::remove_file(&fresh);
         return Err(e.into());
@@ -109,8 +120,13 @@ pub fn rotate_served(dir: &Path) -> Result<String> {
 ///
 /// [`StoreError::Io`] when the file cannot be read, or is empty.
 pub fn load(dir: &Path) -> Result<Option<String>> {
-    match fs::read_to_string(dir.join(TOKEN)) {
-        Ok(text) if text.trim().is_empty() => Err(empty(dir)),
+    read_secret(dir, TOKEN, "token")
+}
+
+/// The secret in `dir/name`, trimmed, or `None` when there is none yet.
+fn read_secret(dir: &Path, name: &str, what: &str) -> Result<Option<String>> {
+    match fs::read_to_string(dir.join(name)) {
+        Ok(text) if text.trim().is_empty() => Err(empty(dir, name, what)),
         Ok(text) => Ok(Some(text.trim().to_string())),
         Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
         Err(e) => Err(e.into()),
@@ -124,13 +140,13 @@ fn generate() -> Result<String> {
     Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 
-/// Writes `token` durably to a new file of mode 0600 beside the token file.
-fn staged(dir: &Path, token: &str) -> Result<PathBuf> {
+/// Writes `secret` durably to a new file of mode 0600 beside `dir/name`.
+fn staged(dir: &Path, name: &str, secret: &str) -> Result<PathBuf> {
     static NEXT: AtomicU64 = AtomicU64::new(0);
     let n = NEXT.fetch_add(1, Ordering::Relaxed);
-    let path = dir.join(format!(".{TOKEN}-{}-{n}", std::process::id()));
+    let path = dir.join(format!(".{name}-{}-{n}", std::process::id()));
     let mut file = fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&path)?;
-    let written = file.write_all(token.as_bytes()).and_then(|()| file.sync_all());
+    let written = file.write_all(secret.as_bytes()).and_then(|()| file.sync_all());
     if let Err(e) = written {
         let _ = fs::remove_file(&path);
         return Err(e.into());
@@ -138,8 +154,8 @@ fn staged(dir: &Path, token: &str) -> Result<PathBuf> {
     Ok(path)
 }
 
-fn empty(dir: &Path) -> StoreError {
-    let message = format!("{} holds no token; remove it to have a new one made", dir.join(TOKEN).display());
+fn empty(dir: &Path, name: &str, what: &str) -> StoreError {
+    let message = format!("{} holds no {what}; remove it to have a new one made", dir.join(name).display());
     StoreError::Io(io::Error::new(ErrorKind::InvalidData, message))
 }
 
