@@ -21,6 +21,8 @@ mod import_trust;
 mod iroh;
 mod lifecycle;
 mod listen;
+#[cfg(feature = "nats")]
+mod nats;
 mod permissions;
 mod processor;
 mod read;
