@@ -57,6 +57,13 @@ pub enum StoreError {
         /// Which topics are allowed instead.
         reason: &'static str,
     },
+    /// A JetStream message that is not a frame as a mirror publishes it
+    /// (see [`crate::nats::wire`]).
+    #[error("not an xs frame message: {reason}")]
+    NatsMessage {
+        /// What is missing or does not parse.
+        reason: String,
+    },
     /// A TTL string that does not parse.
     #[error("invalid TTL {ttl:?}: expected forever, ephemeral, time:<ms> or last:<n> (n >= 1)")]
     InvalidTtl {

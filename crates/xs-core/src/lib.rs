@@ -90,6 +90,8 @@ mod error;
 mod frame;
 pub mod hash;
 pub mod id;
+#[cfg(feature = "nats")]
+pub mod nats;
 #[cfg(feature = "nu")]
 #[expect(clippy::result_large_err, reason = "ShellError is Nushell's error type, returned by its value conversions")]
 pub mod nu;
