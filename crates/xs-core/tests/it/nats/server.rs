@@ -88,11 +88,6 @@ impl NatsServer {
         format!("nats://127.0.0.1:{}", self.port)
     }
 
-    /// The client port.
-    pub fn port(&self) -> u16 {
-        self.port
-    }
-
     /// Waits until the server answers its health check with JetStream ready.
     pub fn wait_ready(&self) -> &Self {
         let deadline = Instant::now() + PATIENCE;
