@@ -37,7 +37,11 @@ impl Publisher {
 
     /// Publishes every frame of `store` after `after`, in id order, waiting
     /// for each ack; returns the last id published.
-    pub async fn publish_after(&self, store: &Store, after: Option<scru128::Scru128Id>) -> Option<scru128::Scru128Id> {
+    pub async fn publish_after(
+        &self,
+        store: &Store,
+        after: Option<xs_core::id::Scru128Id>,
+    ) -> Option<xs_core::id::Scru128Id> {
         let options = ReadOptions::builder().maybe_after(after).build();
         let mut last = after;
         for frame in store.reader(options).expect("reader") {
