@@ -3,14 +3,38 @@
 //! [`StoreError::Nats`], with any credentials in the URL redacted, so no
 //! password or token ever reaches a frame or a log line.
 
-use std::{path::Path, time::Duration};
+use std::{
+    path::Path,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
 
-use async_nats::{Client, ConnectErrorKind, ConnectOptions, ServerAddr};
+use async_nats::{Client, ConnectErrorKind, ConnectOptions, Event, ServerAddr};
 
 use crate::error::{Result, StoreError};
 
 /// How long a first connection may take before it is reported.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A connection's URL and the last error its server sent, to explain a
+/// failed request: a permissions violation is only reported that way (the
+/// request itself just times out).
+#[derive(Clone)]
+pub(crate) struct Link {
+    url: String,
+    said: Arc<Mutex<Option<String>>>,
+}
+
+impl Link {
+    /// [`StoreError::Nats`] for this connection, with what the server said.
+    pub(crate) fn failed(&self, reason: impl Into<String>) -> StoreError {
+        let said = self.said.lock().ok().and_then(|mut said| said.take());
+        match said {
+            Some(said) => failed(&self.url, format!("{}; the server said: {said}", reason.into())),
+            None => failed(&self.url, reason),
+        }
+    }
+}
 
 /// A client of the server(s) at `url` (a comma list), authenticated by
 /// the `creds` file when given.
@@ -19,8 +43,17 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 ///
 /// [`StoreError::Nats`]: unreachable, credentials refused, TLS failed, or
 /// an unreadable creds file.
-pub(crate) async fn connect(url: &str, creds: Option<&Path>) -> Result<Client> {
-    let mut options = ConnectOptions::new().connection_timeout(CONNECT_TIMEOUT);
+pub(crate) async fn connect(url: &str, creds: Option<&Path>) -> Result<(Client, Link)> {
+    let link = Link { url: url.to_string(), said: Arc::default() };
+    let said = link.said.clone();
+    let mut options = ConnectOptions::new().connection_timeout(CONNECT_TIMEOUT).event_callback(move |event| {
+        if let Event::ServerError(e) = event
+            && let Ok(mut said) = said.lock()
+        {
+            *said = Some(e.to_string());
+        }
+        async {}
+    });
     if let Some(creds) = creds {
         options = options
             .credentials_file(creds)
@@ -33,7 +66,8 @@ pub(crate) async fn connect(url: &str, creds: Option<&Path>) -> Result<Client> {
         .collect::<std::result::Result<Vec<_>, _>>()
         .map_err(|e| failed(url, connect_reason(ConnectErrorKind::ServerParse, &e.to_string())))?;
     options = with_url_credentials(options, &servers);
-    options.connect(servers).await.map_err(|e| failed(url, connect_reason(e.kind(), &e.to_string())))
+    let client = options.connect(servers).await.map_err(|e| failed(url, connect_reason(e.kind(), &e.to_string())))?;
+    Ok((client, link))
 }
 
 /// The user and password (or token) of the first URL that has them: the

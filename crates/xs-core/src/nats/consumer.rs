@@ -20,7 +20,7 @@ use async_nats::jetstream::{
     stream::Stream,
 };
 
-use crate::{error::Result, nats::connect::failed};
+use crate::{error::Result, nats::connect::Link};
 
 /// The consumer `name` on `stream`, filtered to `<prefix>.>`, positioned
 /// right after the last message the replica acked.
@@ -29,8 +29,8 @@ use crate::{error::Result, nats::connect::failed};
 ///
 /// [`crate::StoreError::Nats`] when the server refuses (no permission to
 /// create consumers, the stream is gone).
-pub(crate) async fn resume(stream: &Stream, url: &str, name: &str, prefix: &str) -> Result<PullConsumer> {
-    let nats = |what: &str, e: &dyn std::fmt::Display| failed(url, format!("{what} consumer {name}: {e}"));
+pub(crate) async fn resume(stream: &Stream, link: &Link, name: &str, prefix: &str) -> Result<PullConsumer> {
+    let nats = |what: &str, e: &dyn std::fmt::Display| link.failed(format!("{what} consumer {name}: {e}"));
     let mut config = pull::Config {
         durable_name: Some(name.into()),
         filter_subject: format!("{prefix}.>"),

@@ -17,7 +17,7 @@
 
 use std::{collections::HashMap, future::Future, path::PathBuf, thread, time::Duration};
 
-use async_nats::jetstream::{self, Context, Message, object_store::ObjectStore};
+use async_nats::jetstream::{self, Context, Message, consumer::PullConsumer, object_store::ObjectStore};
 use futures_util::StreamExt;
 use ssri::Integrity;
 use tokio::{io::AsyncReadExt, sync::oneshot};
@@ -26,7 +26,7 @@ use crate::{
     Store,
     error::{Result, StoreError},
     nats::{
-        connect::{connect, failed},
+        connect::{Link, connect},
         consumer,
         source::Source,
         wire,
@@ -84,8 +84,12 @@ impl std::fmt::Debug for Replica {
 /// A connected replica, its store claimed, ready to follow.
 struct Started {
     js: Context,
+    link: Link,
     stream: jetstream::stream::Stream,
     source: Source,
+    /// The consumer, opened at the start so that a permission it lacks is
+    /// reported then, not retried.
+    consumer: PullConsumer,
 }
 
 impl Replica {
@@ -140,31 +144,35 @@ impl Replica {
 
     /// Connects, opens the stream, and claims the store as its copy.
     async fn start(&self, store: &Store) -> Result<Started> {
-        let client = connect(&self.url, self.creds.as_deref()).await?;
+        let (client, link) = connect(&self.url, self.creds.as_deref()).await?;
         let js = jetstream::new(client);
         let stream = js.get_stream(&self.stream).await.map_err(|e| {
-            let reason = format!(
+            link.failed(format!(
                 "cannot open stream {}: {e}; check that a mirror created it and that these credentials may read it",
                 self.stream
-            );
-            failed(&self.url, reason)
+            ))
         })?;
-        let source = Source::claim(store, &self.stream, &self.subject_prefix)?;
+        let (source, new) = Source::of(store, &self.stream, &self.subject_prefix)?;
+        let consumer = consumer::resume(&stream, &link, &source.consumer, &source.subject_prefix).await?;
+        if new {
+            source.mark(store)?;
+        }
         tracing::info!(stream = %self.stream, prefix = %self.subject_prefix, store = %store.path().display(), "replica started");
-        Ok(Started { js, stream, source })
+        Ok(Started { js, link, stream, source, consumer })
     }
 
     /// Follows until `stop`, starting over (with backoff) after a NATS failure.
     async fn follow(&self, store: &Store, started: Started, stop: impl Future<Output = ()>) -> Result<()> {
         tokio::pin!(stop);
-        let mut copier =
-            Copier { store: store.clone(), js: started.js, url: self.url.clone(), buckets: HashMap::new() };
+        let Started { js, link, stream, source, consumer } = started;
+        let mut copier = Copier { store: store.clone(), js, link: link.clone(), buckets: HashMap::new() };
+        let mut consumer = Some(consumer);
         let mut backoff = BACKOFF_MIN;
         loop {
             let ended = tokio::select! {
                 biased;
                 () = &mut stop => return Ok(()),
-                ended = self.follow_once(&started.stream, &started.source, &mut copier, &mut backoff) => ended,
+                ended = follow_once(&stream, &source, consumer.take(), &mut copier, &mut backoff) => ended,
             };
             match ended {
                 Err(e @ StoreError::Nats { .. }) => {
@@ -180,33 +188,37 @@ impl Replica {
             }
         }
     }
+}
 
-    /// One pass of the consumer: resumes it, then copies and acks each
-    /// message in order until the first failure.
-    async fn follow_once(
-        &self,
-        stream: &jetstream::stream::Stream,
-        source: &Source,
-        copier: &mut Copier,
-        backoff: &mut Duration,
-    ) -> Result<()> {
-        let consumer = consumer::resume(stream, &self.url, &source.consumer, &source.subject_prefix).await?;
-        let mut messages = consumer.messages().await.map_err(|e| failed(&self.url, format!("cannot consume: {e}")))?;
-        while let Some(message) = messages.next().await {
-            let message = message.map_err(|e| failed(&self.url, format!("consuming: {e}")))?;
-            copier.copy(&message).await?;
-            message.ack().await.map_err(|e| failed(&self.url, format!("cannot ack: {e}")))?;
-            *backoff = BACKOFF_MIN;
-        }
-        Ok(())
+/// One pass of the consumer (`consumer`, or resumed afresh): copies and
+/// acks each message in order until the first failure.
+async fn follow_once(
+    stream: &jetstream::stream::Stream,
+    source: &Source,
+    consumer: Option<PullConsumer>,
+    copier: &mut Copier,
+    backoff: &mut Duration,
+) -> Result<()> {
+    let link = copier.link.clone();
+    let consumer = match consumer {
+        Some(consumer) => consumer,
+        None => consumer::resume(stream, &link, &source.consumer, &source.subject_prefix).await?,
+    };
+    let mut messages = consumer.messages().await.map_err(|e| link.failed(format!("cannot consume: {e}")))?;
+    while let Some(message) = messages.next().await {
+        let message = message.map_err(|e| link.failed(format!("consuming: {e}")))?;
+        copier.copy(&message).await?;
+        message.ack().await.map_err(|e| link.failed(format!("cannot ack: {e}")))?;
+        *backoff = BACKOFF_MIN;
     }
+    Ok(())
 }
 
 /// Copies messages into the store.
 struct Copier {
     store: Store,
     js: Context,
-    url: String,
+    link: Link,
     /// The object-store buckets opened so far, by name.
     buckets: HashMap<String, ObjectStore>,
 }
@@ -236,7 +248,8 @@ impl Copier {
 
     /// Streams the object `hash` of `bucket` into the CAS, durably.
     async fn fetch(&mut self, bucket: &str, hash: &Integrity) -> Result<Integrity> {
-        let nats = |e: &dyn std::fmt::Display| failed(&self.url, format!("object {hash} in bucket {bucket}: {e}"));
+        let link = self.link.clone();
+        let nats = |e: &dyn std::fmt::Display| link.failed(format!("object {hash} in bucket {bucket}: {e}"));
         let objects = match self.buckets.get(bucket) {
             Some(objects) => objects.clone(),
             None => self.js.get_object_store(bucket).await.map_err(|e| nats(&e))?,

@@ -31,14 +31,15 @@ pub(crate) struct Source {
 }
 
 impl Source {
-    /// The source recorded in `store`, marking the store with a new one
-    /// (and a fresh consumer name) when it is new and empty.
+    /// The source recorded in `store`, or a new one (with a fresh consumer
+    /// name) when the store is new and empty; true when it is new, and
+    /// [`Source::mark`] has yet to record it.
     ///
     /// # Errors
     ///
     /// [`StoreError::NotReplicable`] when the store copies another stream
     /// or prefix, or holds frames without being a replica; storage errors.
-    pub(crate) fn claim(store: &Store, stream: &str, subject_prefix: &str) -> Result<Source> {
+    pub(crate) fn of(store: &Store, stream: &str, subject_prefix: &str) -> Result<(Source, bool)> {
         let refuse = |reason: String| StoreError::NotReplicable {
             path: store.path().to_path_buf(),
             source_name: format!("stream {stream}, prefix {subject_prefix}"),
@@ -50,15 +51,22 @@ impl Source {
                 let (s, p) = (&source.stream, &source.subject_prefix);
                 return Err(refuse(format!("it is a replica of stream {s}, prefix {p}")));
             }
-            return Ok(source);
+            return Ok((source, false));
         }
         if store.published().issued().is_some() {
             return Err(refuse("it holds frames of its own (a replica starts from an empty store)".into()));
         }
         let consumer = format!("xs-replica-{}", scru128::new());
-        let source = Source { stream: stream.into(), subject_prefix: subject_prefix.into(), consumer };
-        store.mark_replica(source.encode())?;
-        Ok(source)
+        Ok((Source { stream: stream.into(), subject_prefix: subject_prefix.into(), consumer }, true))
+    }
+
+    /// Records the source in `store`, durably: from now on it is a replica.
+    ///
+    /// # Errors
+    ///
+    /// Storage errors.
+    pub(crate) fn mark(&self, store: &Store) -> Result<()> {
+        store.mark_replica(self.encode())
     }
 
     /// The source in `store`'s mark, if it is a replica.

@@ -208,7 +208,12 @@ fn a_replica_refuses_appends_until_promoted() {
 
 #[test]
 fn a_wrong_url_credentials_or_stream_give_a_clear_error() {
-    let nats = NatsServer::with_config("authorization { user: ann, password: s3cret }");
+    let nats = NatsServer::with_config(
+        r#"authorization { users: [
+            {user: ann, password: s3cret},
+            {user: bob, password: pw, permissions: {publish: {deny: ["$JS.API.CONSUMER.>"]}}}
+        ] }"#,
+    );
     nats.wait_ready();
     let port = nats.url().rsplit(':').next().unwrap().to_string();
     let (_r, copy) = crate::common::store();
@@ -225,5 +230,17 @@ fn a_wrong_url_credentials_or_stream_give_a_clear_error() {
     let e = start(&format!("nats://ann:s3cret@127.0.0.1:{port}"), "NOPE");
     assert!(e.contains("cannot open stream NOPE"), "{e}");
     assert!(!e.contains("s3cret"), "{e}");
+    runtime().block_on(async {
+        let ann = async_nats::ConnectOptions::with_user_and_password("ann".into(), "s3cret".into());
+        let js = async_nats::jetstream::new(ann.connect(nats.url()).await.expect("connect"));
+        let config = async_nats::jetstream::stream::Config {
+            name: "XS".into(),
+            subjects: vec!["xs.>".into()],
+            ..Default::default()
+        };
+        js.create_stream(config).await.expect("stream");
+    });
+    let e = start(&format!("nats://bob:pw@127.0.0.1:{port}"), "XS");
+    assert!(e.contains("consumer xs-replica-") && e.contains("Permissions Violation"), "{e}");
     assert!(!copy.is_replica(), "a replica that never started leaves the store as it was");
 }
