@@ -244,3 +244,28 @@ fn a_wrong_url_credentials_or_stream_give_a_clear_error() {
     assert!(e.contains("consumer xs-replica-") && e.contains("Permissions Violation"), "{e}");
     assert!(!copy.is_replica(), "a replica that never started leaves the store as it was");
 }
+
+/// Many into one: two stores publish to one stream under their own
+/// prefixes; a replica per prefix copies exactly its own source.
+#[test]
+fn two_sources_in_one_stream_each_get_their_own_replica() {
+    let nats = NatsServer::with_config(MAX_PAYLOAD);
+    nats.wait_ready();
+    let rt = runtime();
+    let (_a, desk1) = source_store();
+    let (_b, desk2) = crate::common::store();
+    desk2.append(Frame::builder("clip.add").meta(serde_json::json!({"from": "desk2"})).build()).unwrap();
+    for (store, prefix) in [(&desk1, "desk1"), (&desk2, "desk2")] {
+        let publisher = rt.block_on(Publisher::new(&nats.url(), "XS", &["desk1", "desk2"], prefix));
+        rt.block_on(publisher.publish_after(store, None));
+    }
+    let ((_c1, copy1), (_c2, copy2)) = (crate::common::store(), crate::common::store());
+    let one = replica(&nats.url(), "desk1").spawn(copy1.clone()).expect("replica of desk1");
+    let two = replica(&nats.url(), "desk2").spawn(copy2.clone()).expect("replica of desk2");
+    wait_for(&copy1, read_all(&desk1, ReadOptions::default()).len());
+    wait_for(&copy2, 1);
+    one.stop().expect("stop");
+    two.stop().expect("stop");
+    assert_equal(&desk1, &copy1);
+    assert_equal(&desk2, &copy2);
+}
