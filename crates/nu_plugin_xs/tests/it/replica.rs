@@ -62,7 +62,7 @@ fn xs_replica_follows_until_ctrl_c_refuses_appends_and_promotes() {
     // Live: a frame published now arrives.
     store.append(Frame::builder("live").build()).expect("append");
     rt.block_on(publisher.publish_after(&store, last));
-    let want = serde_json::to_value(&store.reader(Default::default()).unwrap().map(|f| f.unwrap()).collect::<Vec<_>>())
+    let want = serde_json::to_value(store.reader(Default::default()).unwrap().map(|f| f.unwrap()).collect::<Vec<_>>())
         .unwrap();
     await_json(&copy, "xs cat | select topic id", &project(&want));
     let refused = copy.fails("xs append mine");
