@@ -269,3 +269,33 @@ fn two_sources_in_one_stream_each_get_their_own_replica() {
     assert_equal(&desk1, &copy1);
     assert_equal(&desk2, &copy2);
 }
+
+/// A nats-server that goes away and comes back (its JetStream files kept):
+/// the replica retries, and copies what is published after, with no gap.
+#[test]
+fn a_replica_rides_out_a_server_restart() {
+    let mut nats = NatsServer::with_config(MAX_PAYLOAD);
+    nats.wait_ready();
+    let rt = runtime();
+    let (_s, source) = source_store();
+    let last = rt.block_on(async {
+        let publisher = Publisher::new(&nats.url(), "XS", &["desk1"], "desk1").await;
+        publisher.publish_after(&source, None).await
+    });
+    let (_r, copy) = crate::common::store();
+    let following = replica(&nats.url(), "desk1").spawn(copy.clone()).expect("start");
+    wait_for(&copy, read_all(&source, ReadOptions::default()).len());
+    nats.stop();
+    nats.start_again().wait_ready();
+    for n in 0..5 {
+        source.append(Frame::builder("after.outage").meta(serde_json::json!({"n": n})).build()).unwrap();
+    }
+    rt.block_on(async {
+        let publisher = Publisher::new(&nats.url(), "XS", &["desk1"], "desk1").await;
+        publisher.publish_after(&source, last).await
+    });
+    wait_for(&copy, read_all(&source, ReadOptions::default()).len());
+    assert!(!following.is_finished(), "the replica kept going");
+    following.stop().expect("stop");
+    assert_equal(&source, &copy);
+}
