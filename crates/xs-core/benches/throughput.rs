@@ -51,7 +51,13 @@
 //! disk's limit for one durable writer (read `append` as a fraction of it);
 //! `socket-floor` N request/response ping-pongs of 200 bytes over a unix
 //! socket pair between two threads, the shape of a socket client and the
-//! owner (read `socket-append` as `append` plus it). No timing is asserted.
+//! owner (read `socket-append` as `append` plus it). `replica-lag` (p50_us,
+//! p99_us) is a replica's delay over 1000 round trips: an append to a
+//! source store, its publish to a JetStream stream as a mirror publishes it
+//! (headers from `nats::wire`, awaiting the stream's ack), and its arrival
+//! on a following read of a replica store (`nats::Replica`), against one
+//! `nats-server` the bench starts on loopback (`$XS_NATS_SERVER`, else
+//! scripts/get-nats-server). No timing is asserted.
 
 use std::time::{Duration, Instant};
 
@@ -86,6 +92,7 @@ const DIMENSIONS: &[&str] = &[
     "handler-emit",
     "handler-restore",
     "action-call",
+    "replica-lag",
 ];
 
 /// How long a following read may stay silent before the bench gives up on it.
@@ -147,6 +154,7 @@ impl Bench {
             "handler-emit" => handler(n, true),
             "handler-restore" => handler_restore(n),
             "action-call" => action_call(served()?, n),
+            "replica-lag" => replica_lag().await,
             other => Err(unknown(other)),
         }
     }
@@ -576,4 +584,98 @@ fn action_call(
     drop((answers, lifecycle));
     server.shutdown();
     Ok(())
+}
+
+/// An append's way through a replica, 1000 times: appended to a source
+/// store, published as a mirror publishes it, and read back from a
+/// replica store that follows the stream. A mirror of the owner is not
+/// part of this crate's bench yet, so the bench publishes in its place.
+#[cfg(feature = "nats")]
+async fn replica_lag() -> Result<()> {
+    let nats = NatsServer::start()?;
+    let client = nats.connect().await?;
+    let js = async_nats::jetstream::new(client);
+    let subjects = vec!["lag.>".to_string()];
+    js.create_stream(async_nats::jetstream::stream::Config { name: "XS".into(), subjects, ..Default::default() })
+        .await?;
+    let ((source, _s), (copy, _c)) = (fresh_store()?, fresh_store()?);
+    let replica = xs_core::nats::Replica::builder().url(nats.url()).subject_prefix("lag").build();
+    let following = replica.spawn(copy.clone())?;
+    let mut rx = follow(&copy).await?;
+    let mut latencies = Vec::with_capacity(1000);
+    for _ in 0..1000 {
+        let t = Instant::now();
+        let frame = source.append(Frame::builder("ping").build())?;
+        let headers = xs_core::nats::wire::headers(&frame, None);
+        js.publish_with_headers(xs_core::nats::wire::subject("lag", &frame.topic), headers, Default::default())
+            .await?
+            .await?;
+        recv_topic(&mut rx, "ping").await?;
+        latencies.push(t.elapsed());
+    }
+    following.stop()?;
+    latencies.sort();
+    let (p50, p99) = (latencies[500].as_micros(), latencies[990].as_micros());
+    println!("replica-lag p50_us={p50} p99_us={p99}");
+    Ok(())
+}
+
+#[cfg(not(feature = "nats"))]
+async fn replica_lag() -> Result<()> {
+    Err("replica-lag needs xs-core's feature nats".into())
+}
+
+/// A `nats-server` with JetStream on a free loopback port, killed on drop.
+#[cfg(feature = "nats")]
+struct NatsServer {
+    child: std::process::Child,
+    port: u16,
+    _dir: TempDir,
+}
+
+#[cfg(feature = "nats")]
+impl NatsServer {
+    fn start() -> Result<NatsServer> {
+        let binary = match std::env::var_os("XS_NATS_SERVER") {
+            Some(path) => path.into(),
+            None => {
+                let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/get-nats-server");
+                let out = std::process::Command::new(script).output()?;
+                std::path::PathBuf::from(String::from_utf8(out.stdout)?.trim())
+            }
+        };
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let dir = TempDir::new()?;
+        let child = std::process::Command::new(binary)
+            .args(["-a", "127.0.0.1", "-p", &port.to_string(), "-js", "-sd"])
+            .arg(dir.path())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()?;
+        Ok(NatsServer { child, port, _dir: dir })
+    }
+
+    fn url(&self) -> String {
+        format!("nats://127.0.0.1:{}", self.port)
+    }
+
+    /// A client, once the server answers (within ten seconds).
+    async fn connect(&self) -> Result<async_nats::Client> {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            match async_nats::connect(self.url()).await {
+                Ok(client) => return Ok(client),
+                Err(e) if Instant::now() > deadline => return Err(e.into()),
+                Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+            }
+        }
+    }
+}
+
+#[cfg(feature = "nats")]
+impl Drop for NatsServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }

@@ -64,6 +64,33 @@ pub enum StoreError {
         /// What is missing or does not parse.
         reason: String,
     },
+    /// A write to a replica store, which only its replica writes to.
+    #[error(
+        "store {path} is a read-only replica: it only takes frames from the NATS stream it copies; promote it (`xs replica --promote`, or `Store::promote`) to append to it"
+    )]
+    ReadOnlyReplica {
+        /// The store directory.
+        path: PathBuf,
+    },
+    /// A NATS server that could not be used: unreachable, credentials
+    /// refused, no such stream, no permission.
+    #[error("NATS at {url}: {reason}")]
+    Nats {
+        /// The server's URL, with any credentials in it redacted.
+        url: String,
+        /// What failed, and what to check.
+        reason: String,
+    },
+    /// A store that cannot become (or go on as) a replica of this source.
+    #[error("store {path} cannot be a replica of {source_name}: {reason}")]
+    NotReplicable {
+        /// The store directory.
+        path: PathBuf,
+        /// The stream and subject prefix asked for.
+        source_name: String,
+        /// Why not.
+        reason: String,
+    },
     /// A TTL string that does not parse.
     #[error("invalid TTL {ttl:?}: expected forever, ephemeral, time:<ms> or last:<n> (n >= 1)")]
     InvalidTtl {
@@ -246,6 +273,7 @@ impl StoreError {
                 | Self::InvalidRemote { .. }
                 | Self::InvalidListen { .. }
                 | Self::NoAuthExposed { .. }
+                | Self::ReadOnlyReplica { .. }
         ) || matches!(self, Self::Remote { status, .. } if (400..500).contains(status))
     }
 }

@@ -116,6 +116,11 @@ impl PluginCommand for Serve {
 
 /// Blocks until Ctrl-C, or until the engine goes away.
 fn wait_for_interrupt(engine: &EngineInterface) -> Result<(), LabeledError> {
+    wait_for_interrupt_or(engine, &|| false)
+}
+
+/// Blocks until Ctrl-C, the engine goes away, or `done()` (checked every 250 ms).
+pub(super) fn wait_for_interrupt_or(engine: &EngineInterface, done: &dyn Fn() -> bool) -> Result<(), LabeledError> {
     let (tx, rx) = mpsc::channel();
     let _guard = engine.register_signal_handler(Box::new(move |action| {
         if matches!(action, SignalAction::Interrupt) {
@@ -123,7 +128,7 @@ fn wait_for_interrupt(engine: &EngineInterface) -> Result<(), LabeledError> {
         }
     }))?;
     let parent = std::os::unix::process::parent_id();
-    while !engine.signals().interrupted() && std::os::unix::process::parent_id() == parent {
+    while !engine.signals().interrupted() && std::os::unix::process::parent_id() == parent && !done() {
         if rx.recv_timeout(Duration::from_millis(250)).is_ok() {
             break;
         }

@@ -24,6 +24,10 @@ use serde_json::Value;
 /// The deadline of a one-shot `nu -c`.
 pub const DEADLINE: Duration = Duration::from_secs(30);
 
+/// How long a wait may take: the name xs-core's NATS test harness
+/// (shared with replica.rs) uses.
+pub const PATIENCE: Duration = DEADLINE;
+
 /// The `nu` binary: `$XS_NU` (set by scripts/test), else whatever
 /// scripts/get-nu finds or fetches.
 pub fn nu() -> PathBuf {

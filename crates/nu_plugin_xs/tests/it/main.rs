@@ -26,5 +26,6 @@ mod last_get_remove;
 mod listen;
 mod parity;
 mod remote;
+mod replica;
 mod status;
 mod two_shells;

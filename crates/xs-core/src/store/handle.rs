@@ -66,6 +66,9 @@ struct Inner {
     published: Arc<Live>,
     committer: Arc<Committer>,
     sweeper: Mutex<Option<Sweeper>>,
+    /// Set while the store is a replica (its `replica` checkpoint exists):
+    /// every write but the replica's own is refused.
+    replica: std::sync::atomic::AtomicBool,
     /// Set while a processor runs on this store (at most one may).
     #[cfg(feature = "processor")]
     processing: std::sync::atomic::AtomicBool,
@@ -131,6 +134,7 @@ impl Store {
         };
         let committer = Arc::new(Committer::new(writer));
         let sweeper = Sweeper::spawn(expiry, committer.clone())?;
+        let replica = checkpoints.contains_key(REPLICA_KEY)?.into();
         let inner = Inner {
             path,
             tables,
@@ -139,6 +143,7 @@ impl Store {
             published,
             committer,
             sweeper: Mutex::new(Some(sweeper)),
+            replica,
             #[cfg(feature = "processor")]
             processing: Default::default(),
             _db: db,
@@ -177,6 +182,7 @@ impl Store {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn append(&self, frame: Frame) -> Result<Frame> {
+        self.writable()?;
         check_frame(&frame, validate_append_topic)?;
         self.inner.committer.request(|reply| Command::Append(frame, reply))
     }
@@ -203,6 +209,7 @@ impl Store {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn append_batch(&self, frames: Vec<Frame>, checkpoint: Option<Checkpoint>) -> Result<Vec<Frame>> {
+        self.writable()?;
         for frame in &frames {
             check_frame(frame, validate_append_topic)?;
         }
@@ -215,6 +222,7 @@ impl Store {
     /// this way unchecked (see `processor::outbox`).
     #[cfg(feature = "processor")]
     pub(crate) fn append_runtime(&self, frame: Frame) -> Result<Frame> {
+        self.writable()?;
         check_frame(&frame, validate_topic)?;
         self.inner.committer.request(|reply| Command::Append(frame, reply))
     }
@@ -226,6 +234,10 @@ impl Store {
         frames: Vec<Frame>,
         checkpoint: Option<Checkpoint>,
     ) -> Result<Vec<Frame>> {
+        // A checkpoint alone (the processor's marks) is no frame: a replica takes it.
+        if !frames.is_empty() {
+            self.writable()?;
+        }
         for frame in &frames {
             check_frame(frame, validate_topic)?;
         }
@@ -283,6 +295,13 @@ impl Store {
     ///
     /// As [`Store::import`].
     pub fn import_with(&self, frame: Frame, scripts: Scripts) -> Result<Frame> {
+        self.writable()?;
+        self.import_unchecked(frame, scripts)
+    }
+
+    /// [`Store::import_with`] without the replica check: the replica's own
+    /// writer (`nats::replica`) is the one caller that may write to a replica.
+    pub(crate) fn import_unchecked(&self, frame: Frame, scripts: Scripts) -> Result<Frame> {
         check_frame(&frame, validate_import_topic)?;
         if frame.retention() == crate::ttl::TTL::Ephemeral {
             return Err(StoreError::NotImportable { id: frame.id, reason: "ephemeral frames are never stored" });
@@ -299,6 +318,55 @@ impl Store {
     /// Storage errors.
     pub fn is_inert(&self, id: &Scru128Id) -> Result<bool> {
         Ok(self.inner.checkpoints.contains_key(inert_key(*id))?)
+    }
+
+    /// True when the store is a read-only replica: it takes frames only
+    /// from its replica (`xs_core::nats::Replica`) until it is promoted.
+    pub fn is_replica(&self) -> bool {
+        self.inner.replica.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Makes a replica a normal store again: appends work from now on,
+    /// and the replica refuses to follow into it (it is no copy any more).
+    /// Returns false when the store was no replica. Durable on return.
+    ///
+    /// # Errors
+    ///
+    /// Storage errors; [`StoreError::Closed`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir()?;
+    /// let store = xs_core::Store::new(dir.path())?;
+    /// assert!(!store.promote()?, "a new store is no replica");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn promote(&self) -> Result<bool> {
+        if !self.is_replica() {
+            return Ok(false);
+        }
+        self.inner.committer.request(|reply| Command::Unmark(REPLICA_KEY.to_vec(), reply))?;
+        self.inner.replica.store(false, std::sync::atomic::Ordering::SeqCst);
+        Ok(true)
+    }
+
+    /// Marks the store a replica, durably, with `source` (what it copies,
+    /// opaque here) as the mark's value; from now on only
+    /// [`Store::import_unchecked`] writes frames.
+    pub(crate) fn mark_replica(&self, source: Vec<u8>) -> Result<()> {
+        let mark = Checkpoint::new(REPLICA_KEY, source);
+        self.inner.committer.request(|reply| Command::Batch(Vec::new(), Some(mark), reply))?;
+        self.inner.replica.store(true, std::sync::atomic::Ordering::SeqCst);
+        Ok(())
+    }
+
+    /// Refuses a write to a replica.
+    fn writable(&self) -> Result<()> {
+        match self.is_replica() {
+            true => Err(StoreError::ReadOnlyReplica { path: self.inner.path.clone() }),
+            false => Ok(()),
+        }
     }
 
     /// The frame `id`, or `None` if there is none (or it expired).
@@ -320,6 +388,7 @@ impl Store {
     ///
     /// [`StoreError::NotFound`] when there is no such frame; storage errors.
     pub fn remove(&self, id: &Scru128Id) -> Result<()> {
+        self.writable()?;
         self.inner.committer.request(|reply| Command::Remove(*id, reply))
     }
 
@@ -526,6 +595,10 @@ fn check_frame(frame: &Frame, topic: fn(&str) -> Result<()>) -> Result<()> {
     }
     frame.hash.as_ref().map_or(Ok(()), crate::hash::check)
 }
+
+/// The checkpoint whose presence makes the store a read-only replica
+/// (docs/store-format.md); its value says what it copies.
+pub(crate) const REPLICA_KEY: &[u8] = b"replica";
 
 /// The key marking frame `id` inert, in the `checkpoints` keyspace
 /// (docs/store-format.md).

@@ -45,6 +45,7 @@ pub(crate) mod writer;
 
 pub use cas::{CasWriter, INLINE_MAX};
 pub use checkpoint::Checkpoint;
+pub(crate) use handle::REPLICA_KEY;
 pub use handle::{Durability, Scripts, Store};
 pub use live::RECENT_FRAMES;
 pub use poll::{Next, Poll};

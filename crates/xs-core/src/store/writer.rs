@@ -43,6 +43,8 @@ pub(crate) enum Command {
     /// Append frames, and write a checkpoint, all or nothing.
     Batch(Vec<Frame>, Option<Checkpoint>, mpsc::SyncSender<Result<Vec<Frame>>>),
     Remove(Scru128Id, mpsc::SyncSender<Result<()>>),
+    /// Delete a checkpoint (a replica's mark, when it is promoted).
+    Unmark(Vec<u8>, mpsc::SyncSender<Result<()>>),
     /// Drop frames whose `time:` TTL ran out (from the sweeper), by expiry key and id.
     Expire(Vec<(Vec<u8>, Scru128Id)>, mpsc::SyncSender<Result<()>>),
     /// Delete CAS content no frame references, written before the cutoff.
@@ -239,6 +241,10 @@ impl Batch<'_> {
                     .and_then(|found| if found { Ok(()) } else { Err(StoreError::NotFound(id)) });
                 self.gone.push(id);
                 self.acks.push(Ack::Remove(result, reply));
+            }
+            Command::Unmark(key, reply) => {
+                self.changes.remove((Table::Checkpoints, &self.writer.checkpoints), key);
+                self.acks.push(Ack::Remove(Ok(()), reply));
             }
             Command::Expire(due, reply) => {
                 self.acks.push(Ack::Remove(Ok(()), reply));
