@@ -33,7 +33,8 @@ const CHUNK: usize = 64 * 1024;
 pub(crate) enum Payload<'a> {
     None,
     Bytes(&'a [u8]),
-    /// Sent chunked, in constant memory.
+    /// Sent with its length when it ends within one chunk, else chunked,
+    /// in constant memory.
     Stream(&'a mut dyn Read),
 }
 
@@ -160,8 +161,18 @@ impl Request<'_> {
                 out.write_all(bytes)?;
             }
             Payload::Stream(reader) => {
-                out.write_all(b"transfer-encoding: chunked\r\n\r\n")?;
-                write_chunked(&mut out, reader)?;
+                // A payload that ends within the first chunk (most appends)
+                // goes with its length, in the same write as the head.
+                let mut first = Vec::new();
+                reader.take(CHUNK as u64).read_to_end(&mut first)?;
+                if first.len() < CHUNK {
+                    write!(out, "content-length: {}\r\n\r\n", first.len())?;
+                    out.write_all(&first)?;
+                } else {
+                    out.write_all(b"transfer-encoding: chunked\r\n\r\n")?;
+                    write_chunk(&mut out, &first)?;
+                    write_chunked(&mut out, reader, first)?;
+                }
             }
         }
         out.flush()
@@ -203,8 +214,10 @@ impl Response {
     }
 }
 
-fn write_chunked(out: &mut impl Write, reader: &mut dyn Read) -> io::Result<()> {
-    let mut buf = vec![0u8; CHUNK];
+/// Sends the rest of `reader` as chunks, then the last chunk; `buf` is
+/// the chunk buffer, reused.
+fn write_chunked(out: &mut impl Write, reader: &mut dyn Read, mut buf: Vec<u8>) -> io::Result<()> {
+    buf.resize(CHUNK, 0);
     loop {
         let n = match reader.read(&mut buf) {
             Ok(0) => break,
@@ -212,11 +225,15 @@ fn write_chunked(out: &mut impl Write, reader: &mut dyn Read) -> io::Result<()> 
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(e),
         };
-        write!(out, "{n:x}\r\n")?;
-        out.write_all(&buf[..n])?;
-        out.write_all(b"\r\n")?;
+        write_chunk(out, &buf[..n])?;
     }
     out.write_all(b"0\r\n\r\n")
+}
+
+fn write_chunk(out: &mut impl Write, chunk: &[u8]) -> io::Result<()> {
+    write!(out, "{:x}\r\n", chunk.len())?;
+    out.write_all(chunk)?;
+    out.write_all(b"\r\n")
 }
 
 /// The parts of a response head the client uses.

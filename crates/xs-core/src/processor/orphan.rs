@@ -53,6 +53,11 @@ const VERSION: u8 = 1;
 const RETRY: Duration = Duration::from_millis(20);
 /// How often the call follow checks whether the processor is stopping.
 const TICK: Duration = Duration::from_millis(100);
+/// How long the call follow lets new frames gather once it has read
+/// everything. It reads every frame, and being woken by each append would
+/// cost every appender a thread wake-up per frame, on the appender's own
+/// time; a call to no action can wait this long for its answer.
+const GATHER: Duration = Duration::from_millis(20);
 
 /// Calls waiting for the supervisor to catch up.
 pub(crate) struct Orphans {
@@ -158,6 +163,8 @@ fn start(store: &Store) -> Result<Scru128Id> {
 }
 
 /// Follows every frame after the mark and hands the calls to the supervisor.
+/// While frames keep coming it reads them in batches, [`GATHER`] apart;
+/// an idle follow waits to be woken by the next frame.
 ///
 /// # Errors
 ///
@@ -168,14 +175,20 @@ pub(crate) fn follow(store: &Store, events: Sender<Event>, stop: Arc<AtomicBool>
     let options = ReadOptions { follow: FollowOption::On, after: Some(after), ..ReadOptions::default() };
     let mut reader = store.reader(options)?;
     let thread = std::thread::Builder::new().name("xs-action-calls".into()).spawn(move || {
+        let mut busy = false;
         while !stop.load(Ordering::SeqCst) {
-            match reader.poll(TICK) {
-                Ok(Next::Frame(frame)) if callee(&frame.topic).is_some() => {
-                    if events.send(Event::Call(frame)).is_err() {
+            match reader.poll(if busy { Duration::ZERO } else { TICK }) {
+                Ok(Next::Frame(frame)) => {
+                    busy = true;
+                    if callee(&frame.topic).is_some() && events.send(Event::Call(frame)).is_err() {
                         break;
                     }
                 }
-                Ok(Next::Frame(_) | Next::Idle) => {}
+                Ok(Next::Idle) if busy => {
+                    busy = false;
+                    std::thread::sleep(GATHER);
+                }
+                Ok(Next::Idle) => {}
                 Ok(Next::End) => break,
                 Err(e) => {
                     tracing::error!(error = %e, "the processor cannot follow calls");
