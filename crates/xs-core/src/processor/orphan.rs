@@ -126,7 +126,12 @@ impl Orphans {
 
 /// Answers `call` (to `name`) with "no action", unless it has an answer,
 /// and moves the mark to it in the same batch. True once the mark has it.
+/// A replica answers nothing: its calls are its source's, answered there,
+/// and the answers arrive with the rest of the copy.
 pub(crate) fn refuse(store: &Store, name: &str, call: &Frame) -> bool {
+    if store.is_replica() {
+        return true;
+    }
     let message = format!(
         "there is no action named {name}: register one on xs.action.{name}.register (xs status lists the actions)"
     );
