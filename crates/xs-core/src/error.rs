@@ -64,6 +64,22 @@ pub enum StoreError {
         /// What is missing or does not parse.
         reason: String,
     },
+    /// A mirror's config record that cannot run (see `crate::nats::config`).
+    #[error("invalid mirror config: {reason}")]
+    MirrorConfig {
+        /// Which field is wrong and what it should be.
+        reason: String,
+    },
+    /// NATS refused or failed an operation of a mirror: connecting,
+    /// authenticating, creating the stream, publishing. Never holds a
+    /// credential (URLs are redacted).
+    #[error("NATS: {action} failed: {reason}")]
+    Nats {
+        /// What the mirror was doing.
+        action: String,
+        /// What NATS (or the connection) said.
+        reason: String,
+    },
     /// A TTL string that does not parse.
     #[error("invalid TTL {ttl:?}: expected forever, ephemeral, time:<ms> or last:<n> (n >= 1)")]
     InvalidTtl {

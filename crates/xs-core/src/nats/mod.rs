@@ -5,5 +5,26 @@
 //! `<prefix>.<topic>`, and a *replica* rebuilds an exact, read-only copy of
 //! the store from what one mirror published. The message format both sides
 //! agree on is [`wire`].
+//!
+//! | file | holds |
+//! |---|---|
+//! | `wire.rs` | one frame as one message: subject, body, `Xs-*` headers |
+//! | `config.rs` | a mirror's config record (the register frame's meta), checked |
+//! | `connect.rs` | connecting, with the credentials of a creds file |
+//! | `target.rs` | the stream (created or widened), its newest frame, the payload bucket |
+//! | `feed.rs` | the store side: frames after the resume point, payloads loaded, on a thread |
+//! | `publish.rs` | publishes with a window of acks in flight; the acknowledged prefix |
+//! | `resume.rs` | the durable position and the resume rule |
+//! | `mirror.rs` | one run of a mirror: connect, resume, publish until stopped or failed |
+//!
+//! The processor runs mirrors (`processor/mirror.rs`) with the
+//! generators' lifecycle and backoff.
 
+pub mod config;
+pub mod connect;
+pub mod feed;
+pub(crate) mod mirror;
+pub mod publish;
+pub mod resume;
+pub mod target;
 pub mod wire;

@@ -31,6 +31,9 @@ use crate::{
     store::Store,
 };
 
+#[cfg(feature = "nats")]
+use crate::processor::mirror::MirrorInstance;
+
 /// How often a stopping instance is interrupted again while it winds down.
 const RETRIGGER: Duration = Duration::from_millis(100);
 
@@ -244,6 +247,8 @@ enum Prepared {
     Handler(Handler),
     Generator(Generator),
     Action(Action),
+    #[cfg(feature = "nats")]
+    Mirror(MirrorInstance),
 }
 
 impl Prepared {
@@ -252,6 +257,10 @@ impl Prepared {
             Kind::Handler => Handler::prepare(spec, store, engine, control).map(Prepared::Handler),
             Kind::Generator => Generator::prepare(spec, store, engine, control).map(Prepared::Generator),
             Kind::Action => Action::prepare(spec, store, engine, control).map(Prepared::Action),
+            #[cfg(feature = "nats")]
+            Kind::Mirror => MirrorInstance::prepare(spec, store, control).map(Prepared::Mirror),
+            #[cfg(not(feature = "nats"))]
+            Kind::Mirror => Err("this build of xs has no NATS support (the nats feature)".into()),
         }
     }
 
@@ -260,6 +269,8 @@ impl Prepared {
             Prepared::Handler(handler) => handler.run(),
             Prepared::Generator(generator) => generator.run(),
             Prepared::Action(action) => action.run(),
+            #[cfg(feature = "nats")]
+            Prepared::Mirror(mirror) => mirror.run(),
         }
     }
 }

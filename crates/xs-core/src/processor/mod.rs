@@ -36,6 +36,7 @@
 //! | `outbox.rs`, `position.rs` | uncommitted output; the checkpoint committed with it |
 //! | `engine.rs` | the embedded Nushell engine and each script's copy of it |
 //! | `commands/` | the engine's adapter over [`crate::nu`]'s store commands (`xs append`, `xs cat`, ...), `print`, and the exec guard |
+//! | `mirror.rs` | a mirror into NATS JetStream (`xs.mirror.<name>.register`): its runs ([`crate::nats`]) under the generators' backoff and lifecycle |
 //! | `module.rs` | `xs.module.<name>` sources, as of a register frame |
 //! | `eval.rs` | scripts sent to the owner (`POST /eval`), run once in the same engine with the same commands and modules |
 //!
@@ -55,6 +56,8 @@ mod generator;
 mod handler;
 mod instance;
 mod lifecycle;
+#[cfg(feature = "nats")]
+mod mirror;
 mod module;
 mod orphan;
 mod outbox;

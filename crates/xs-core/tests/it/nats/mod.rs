@@ -1,6 +1,8 @@
 //! NATS JetStream: mirrors of a store into a stream, and replicas out of it,
 //! against real `nats-server` processes (server.rs).
 
+mod jetstream;
+mod mirror;
 mod server;
 
 use std::time::Duration;
