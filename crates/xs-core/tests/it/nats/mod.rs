@@ -3,6 +3,7 @@
 
 mod jetstream;
 mod mirror;
+mod mirror_crash;
 mod server;
 
 use std::time::Duration;
