@@ -5,33 +5,77 @@
 //! file are understood, told apart by their contents: a NATS `.creds` file
 //! (a user JWT and its nkey seed), a bare nkey seed (`SU…`), `user:password`
 //! on one line, or a token.
+//!
+//! A server refuses some things out of band: a request to a subject the
+//! user may not publish to is dropped with an `-ERR 'Permissions
+//! Violation …'` on the connection, and the request itself just times
+//! out. [`Said`] keeps the server's last such error so the mirror's error
+//! can say why ("… timed out; the server said: Permissions Violation for
+//! Publish to $JS.API.STREAM.CREATE.XS").
 
-use std::{path::Path, time::Duration};
+use std::{
+    path::Path,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
 
-use async_nats::{Client, ConnectOptions};
+use async_nats::{Client, ConnectOptions, Event};
 
 use crate::{StoreError, error::Result, nats::config::MirrorConfig};
 
 /// How long a connection attempt may take before it counts as failed.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// A client connected to `config.url`, authenticated as the creds file says.
+/// The last error a server sent on a connection (see the module docs).
+#[derive(Clone, Default)]
+pub struct Said(Arc<Mutex<Option<String>>>);
+
+impl Said {
+    /// A [`StoreError::Nats`] for `action` failing with `error`, with what
+    /// the server last said, if anything.
+    pub fn error(&self, action: String, error: impl std::fmt::Display) -> StoreError {
+        let said = self.0.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let reason = match said {
+            Some(said) => format!("{error}; the server said: {said}"),
+            None => error.to_string(),
+        };
+        StoreError::Nats { action, reason }
+    }
+
+    fn hear(&self, event: Event) {
+        if let Event::ServerError(error) = event {
+            tracing::warn!(%error, "the NATS server reported an error");
+            *self.0.lock().unwrap_or_else(|p| p.into_inner()) = Some(error.to_string());
+        }
+    }
+}
+
+/// A client connected to `config.url`, authenticated as the creds file
+/// says, and what its server says about refused operations.
 ///
 /// # Errors
 ///
 /// [`StoreError::Nats`]: the creds file cannot be read, no server
 /// answers, or the server refuses the credentials.
-pub async fn connect(config: &MirrorConfig, name: &str) -> Result<Client> {
-    let options = ConnectOptions::new().name(format!("xs-mirror-{name}")).connection_timeout(CONNECT_TIMEOUT);
+pub async fn connect(config: &MirrorConfig, name: &str) -> Result<(Client, Said)> {
+    let said = Said::default();
+    let heard = said.clone();
+    let options = ConnectOptions::new()
+        .name(format!("xs-mirror-{name}"))
+        .connection_timeout(CONNECT_TIMEOUT)
+        .event_callback(move |event| {
+            heard.hear(event);
+            std::future::ready(())
+        });
     let options = match &config.creds {
         Some(path) => with_credentials(options, path).await?,
         None => options,
     };
     let urls: Vec<&str> = config.url.split(',').map(str::trim).collect();
-    options
-        .connect(urls)
-        .await
-        .map_err(|e| StoreError::Nats { action: format!("connecting to {}", config.url), reason: e.to_string() })
+    let client = options.connect(urls).await;
+    let client = client
+        .map_err(|e| StoreError::Nats { action: format!("connecting to {}", config.url), reason: e.to_string() })?;
+    Ok((client, said))
 }
 
 /// `options` with the credentials of the file at `path`.

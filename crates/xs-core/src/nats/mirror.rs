@@ -22,7 +22,7 @@ use crate::{
         feed::{Fed, Feed},
         publish::Publisher,
         resume,
-        target::{Target, nats},
+        target::Target,
     },
     processor::states::Progress,
 };
@@ -31,6 +31,11 @@ use crate::{
 const TICK: Duration = Duration::from_millis(100);
 /// Acks between two saves of the position while a backlog drains.
 const SAVE_EVERY: usize = 2048;
+
+/// The feed's thread is gone (it logs why).
+fn ended() -> crate::StoreError {
+    crate::StoreError::Nats { action: "reading the store".into(), reason: "the mirror's feed ended".into() }
+}
 
 /// A mirror's parts: what it publishes, where, and what it reports.
 pub(crate) struct Mirror {
@@ -57,8 +62,8 @@ impl Mirror {
     /// [`StoreError::Nats`](crate::StoreError::Nats) for anything NATS
     /// refused or failed; storage errors reading the store.
     pub(crate) async fn run(&self, stopping: &dyn Fn() -> bool) -> Result<()> {
-        let client = connect(&self.config, &self.name).await?;
-        let target = Target::open(client, &self.config).await?;
+        let (client, said) = connect(&self.config, &self.name).await?;
+        let target = Target::open(client, said, &self.config).await?;
         let saved = resume::saved(&self.store, self.register)?;
         let after = resume::after(saved, target.last_id().await?);
         tracing::info!(mirror = %self.name, after = ?after.map(|id| id.to_string()), "mirror connected; resuming");
@@ -86,11 +91,11 @@ impl Run<'_> {
                     self.save(publisher.acked());
                     match tokio::time::timeout(TICK, feed.frames.recv()).await {
                         Ok(Some(fed)) => fed,
-                        Ok(None) => return Err(nats("reading the store".into(), "the feed ended")),
+                        Ok(None) => return Err(ended()),
                         Err(_) => continue,
                     }
                 }
-                Err(TryRecvError::Disconnected) => return Err(nats("reading the store".into(), "the feed ended")),
+                Err(TryRecvError::Disconnected) => return Err(ended()),
             };
             match fed {
                 Fed::Item(item) => {

@@ -16,11 +16,7 @@ use scru128::Scru128Id;
 
 use crate::{
     error::Result,
-    nats::{
-        feed::Item,
-        target::{Target, nats},
-        wire,
-    },
+    nats::{feed::Item, target::Target, wire},
 };
 
 /// Publishes in flight at most.
@@ -66,7 +62,7 @@ impl Publisher {
         let body = if bucket.is_some() { Bytes::new() } else { Bytes::from(payload) };
         let subject = wire::subject(&self.prefix, &frame.topic);
         let ack = self.target.js.publish_with_headers(subject, headers, body).await;
-        let ack = ack.map_err(|e| nats(format!("publishing frame {}", frame.id), e))?;
+        let ack = ack.map_err(|e| self.target.error(format!("publishing frame {}", frame.id), e))?;
         self.window.push_back((frame.id, ack));
         Ok(())
     }
@@ -86,7 +82,8 @@ impl Publisher {
     /// Waits for the oldest ack in flight.
     async fn settle_one(&mut self) -> Result<()> {
         let Some((id, ack)) = self.window.pop_front() else { return Ok(()) };
-        ack.await.map_err(|e| nats(format!("publishing frame {id} (no acknowledgement)"), e))?;
+        let acked = ack.await;
+        acked.map_err(|e| self.target.error(format!("publishing frame {id} (no acknowledgement)"), e))?;
         self.acked = Some(id);
         Ok(())
     }

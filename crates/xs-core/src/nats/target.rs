@@ -22,6 +22,7 @@ use crate::{
     error::Result,
     nats::{
         config::{MirrorConfig, Retention},
+        connect::Said,
         wire,
     },
 };
@@ -38,6 +39,7 @@ pub struct Target {
     bucket: Option<ObjectStore>,
     config: MirrorConfig,
     max_payload: usize,
+    said: Said,
 }
 
 impl Target {
@@ -48,15 +50,20 @@ impl Target {
     ///
     /// [`StoreError::Nats`]: JetStream is not enabled, or the account may
     /// not look up, create or update the stream.
-    pub async fn open(client: Client, config: &MirrorConfig) -> Result<Target> {
+    pub async fn open(client: Client, said: Said, config: &MirrorConfig) -> Result<Target> {
         let max_payload = client.server_info().max_payload;
         let js = jetstream::new(client);
         let stream = match js.get_stream(&config.stream).await {
-            Ok(stream) => widen(&js, stream, config).await?,
-            Err(e) if is_not_found(&e.kind()) => create(&js, config).await?,
-            Err(e) => return Err(nats(format!("looking up the stream {}", config.stream), e)),
+            Ok(stream) => widen(&js, stream, config, &said).await?,
+            Err(e) if is_not_found(&e.kind()) => create(&js, config, &said).await?,
+            Err(e) => return Err(said.error(format!("looking up the stream {}", config.stream), e)),
         };
-        Ok(Target { js, stream, bucket: None, config: config.clone(), max_payload })
+        Ok(Target { js, stream, bucket: None, config: config.clone(), max_payload, said })
+    }
+
+    /// A [`StoreError::Nats`] with what the server last said.
+    pub fn error(&self, action: String, error: impl std::fmt::Display) -> StoreError {
+        self.said.error(action, error)
     }
 
     /// The id of the newest frame in the stream under the prefix.
@@ -69,7 +76,7 @@ impl Target {
         match self.stream.get_last_raw_message_by_subject(&self.config.subjects()).await {
             Ok(message) => Ok(Some(wire::frame(&message.headers)?.0.id)),
             Err(e) if e.kind() == LastRawMessageErrorKind::NoMessageFound => Ok(None),
-            Err(e) => Err(nats(format!("reading the last message of {}", self.config.stream), e)),
+            Err(e) => Err(self.error(format!("reading the last message of {}", self.config.stream), e)),
         }
     }
 
@@ -86,17 +93,16 @@ impl Target {
     /// [`StoreError::Nats`] when the bucket cannot be created or written.
     pub async fn put_object(&mut self, hash: &str, payload: &[u8]) -> Result<String> {
         let chunk_size = (self.max_payload / 2).max(1024);
+        let (said, name) = (self.said.clone(), self.config.bucket.clone());
         let bucket = self.bucket().await?;
         if bucket.info(hash).await.is_ok() {
-            return Ok(self.config.bucket.clone());
+            return Ok(name);
         }
         let meta = ObjectMetadata { name: hash.to_string(), chunk_size: Some(chunk_size), ..Default::default() };
         let mut reader = payload;
-        bucket
-            .put(meta, &mut reader)
-            .await
-            .map_err(|e| nats(format!("storing a payload in {}", self.config.bucket), e))?;
-        Ok(self.config.bucket.clone())
+        let put = bucket.put(meta, &mut reader).await;
+        put.map_err(|e| said.error(format!("storing a payload in {name}"), e))?;
+        Ok(name)
     }
 
     /// The object-store bucket, created (with the stream's replicas) on first use.
@@ -112,12 +118,12 @@ impl Target {
                         ..Default::default()
                     };
                     let created = self.js.create_object_store(config).await;
-                    created.map_err(|e| nats(format!("creating the object store {name}"), e))?
+                    created.map_err(|e| self.said.error(format!("creating the object store {name}"), e))?
                 }
             };
             self.bucket = Some(bucket);
         }
-        self.bucket.as_ref().ok_or_else(|| nats("opening the object store".into(), "no bucket"))
+        self.bucket.as_ref().ok_or_else(|| self.error("opening the object store".into(), "no bucket"))
     }
 }
 
@@ -126,7 +132,7 @@ fn is_not_found(kind: &jetstream::context::GetStreamErrorKind) -> bool {
     matches!(kind, jetstream::context::GetStreamErrorKind::JetStream(e) if e.error_code() == jetstream::ErrorCode::STREAM_NOT_FOUND)
 }
 
-async fn create(js: &Context, config: &MirrorConfig) -> Result<Stream> {
+async fn create(js: &Context, config: &MirrorConfig, said: &Said) -> Result<Stream> {
     let retention = match config.retention {
         Retention::Limits => RetentionPolicy::Limits,
         Retention::Interest => RetentionPolicy::Interest,
@@ -140,23 +146,19 @@ async fn create(js: &Context, config: &MirrorConfig) -> Result<Stream> {
         ..Default::default()
     };
     tracing::info!(stream = %config.stream, replicas = config.replicas, "creating the mirror's stream");
-    js.create_stream(stream).await.map_err(|e| nats(format!("creating the stream {}", config.stream), e))
+    js.create_stream(stream).await.map_err(|e| said.error(format!("creating the stream {}", config.stream), e))
 }
 
 /// Adds `<prefix>.>` to an existing stream's subjects if it lacks them.
-async fn widen(js: &Context, mut stream: Stream, config: &MirrorConfig) -> Result<Stream> {
+async fn widen(js: &Context, mut stream: Stream, config: &MirrorConfig, said: &Said) -> Result<Stream> {
     let subjects = config.subjects();
-    let info = stream.info().await.map_err(|e| nats(format!("reading the stream {}", config.stream), e))?;
+    let info = stream.info().await.map_err(|e| said.error(format!("reading the stream {}", config.stream), e))?;
     if info.config.subjects.iter().any(|s| *s == subjects || s == ">") {
         return Ok(stream);
     }
     let mut widened = info.config.clone();
     widened.subjects.push(subjects);
-    js.update_stream(&widened).await.map_err(|e| nats(format!("adding {} to the stream", config.subjects()), e))?;
-    js.get_stream(&config.stream).await.map_err(|e| nats(format!("reading the stream {}", config.stream), e))
-}
-
-/// A NATS error as a [`StoreError::Nats`].
-pub(crate) fn nats(action: String, error: impl std::fmt::Display) -> StoreError {
-    StoreError::Nats { action, reason: error.to_string() }
+    let updated = js.update_stream(&widened).await;
+    updated.map_err(|e| said.error(format!("adding {} to the stream {}", config.subjects(), config.stream), e))?;
+    js.get_stream(&config.stream).await.map_err(|e| said.error(format!("reading the stream {}", config.stream), e))
 }

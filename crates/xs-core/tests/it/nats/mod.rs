@@ -4,6 +4,7 @@
 mod jetstream;
 mod mirror;
 mod mirror_crash;
+mod mirror_errors;
 mod server;
 
 use std::time::Duration;
