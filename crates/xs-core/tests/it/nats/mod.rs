@@ -5,6 +5,7 @@ mod jetstream;
 mod mirror;
 mod mirror_crash;
 mod mirror_errors;
+mod mirror_outage;
 mod server;
 
 use std::time::Duration;
