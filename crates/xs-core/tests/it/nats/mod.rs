@@ -3,6 +3,7 @@
 
 mod jetstream;
 mod mirror;
+mod mirror_cluster;
 mod mirror_crash;
 mod mirror_errors;
 mod mirror_outage;
