@@ -3,12 +3,13 @@
 //! offers the same values), each wrapped in [`shared::Shared`], and the
 //! plugin's own, one per file, methods in the same order (name,
 //! description, signature, examples, run): the `xs` parent, `xs eval`,
-//! `xs export`, `xs import`, `xs serve`, `xs status`, `xs token` and
+//! `xs export`, `xs import`, `xs mirror` (`add`, `list`), `xs serve`, `xs status`, `xs token` and
 //! `xs token rotate`.
 
 mod eval;
 mod export;
 mod import;
+mod mirror;
 mod serve;
 mod shared;
 mod status;
@@ -37,6 +38,9 @@ pub fn all() -> Vec<Box<dyn PluginCommand<Plugin = XsPlugin>>> {
         Box::new(eval::Eval) as Box<dyn PluginCommand<Plugin = XsPlugin>>,
         Box::new(export::Export),
         Box::new(import::Import),
+        Box::new(mirror::Mirror),
+        Box::new(mirror::MirrorAdd),
+        Box::new(mirror::MirrorList),
         Box::new(serve::Serve),
         Box::new(status::Status),
         Box::new(token::Token),
