@@ -51,7 +51,14 @@
 //! disk's limit for one durable writer (read `append` as a fraction of it);
 //! `socket-floor` N request/response ping-pongs of 200 bytes over a unix
 //! socket pair between two threads, the shape of a socket client and the
-//! owner (read `socket-append` as `append` plus it). No timing is asserted.
+//! owner (read `socket-append` as `append` plus it). `mirror-throughput`
+//! starts a `nats-server -js` (`$XS_NATS_SERVER`, else
+//! scripts/get-nats-server) and prints two lines: `nats-raw-publish`, N
+//! 200-byte messages published by async-nats straight into a stream with
+//! the mirror's window of acks in flight (the ceiling), then
+//! `mirror-throughput`, a mirror registered on a store holding N frames
+//! with 200-byte payloads, from its register frame until the stream holds
+//! all N. No timing is asserted.
 
 use std::time::{Duration, Instant};
 
@@ -86,6 +93,7 @@ const DIMENSIONS: &[&str] = &[
     "handler-emit",
     "handler-restore",
     "action-call",
+    "mirror-throughput",
 ];
 
 /// How long a following read may stay silent before the bench gives up on it.
@@ -147,6 +155,7 @@ impl Bench {
             "handler-emit" => handler(n, true),
             "handler-restore" => handler_restore(n),
             "action-call" => action_call(served()?, n),
+            "mirror-throughput" => mirror_throughput(n).await,
             other => Err(unknown(other)),
         }
     }
@@ -576,4 +585,120 @@ fn action_call(
     drop((answers, lifecycle));
     server.shutdown();
     Ok(())
+}
+
+/// `mirror-throughput`: the raw async-nats publish rate, then a mirror's
+/// rate draining an N-frame backlog, against one local JetStream server.
+async fn mirror_throughput(n: usize) -> Result<()> {
+    let nats = BenchNats::start()?;
+    let js = async_nats::jetstream::new(async_nats::connect(nats.url()).await?);
+    raw_publish(&js, n).await?;
+    let (store, _dir) = fresh_store()?;
+    let mut writer = store.cas_writer();
+    std::io::Write::write_all(&mut writer, &[b'x'; 200])?;
+    let hash = writer.commit()?;
+    for chunk in (0..n).collect::<Vec<_>>().chunks(1000) {
+        let frames = chunk.iter().map(|_| Frame::builder("bench").hash(hash.clone()).build()).collect();
+        store.append_batch(frames, None)?;
+    }
+    let processor = xs_core::processor::Processor::spawn(store.clone())?;
+    let t = Instant::now();
+    let config = serde_json::json!({"url": nats.url(), "topics": "bench"});
+    store.append(Frame::builder("xs.mirror.bench.register").meta(config).build())?;
+    wait_for_messages(&js, "XS", n).await?;
+    report("mirror-throughput", n, t.elapsed());
+    processor.shutdown();
+    Ok(())
+}
+
+/// N 200-byte messages published with a window of acks in flight, as a mirror does.
+async fn raw_publish(js: &async_nats::jetstream::Context, n: usize) -> Result<()> {
+    let config = async_nats::jetstream::stream::Config {
+        name: "RAW".into(),
+        subjects: vec!["raw.>".into()],
+        ..Default::default()
+    };
+    js.create_stream(config).await?;
+    let body = bytes::Bytes::from_static(&[b'x'; 200]);
+    let t = Instant::now();
+    let mut window = std::collections::VecDeque::new();
+    for _ in 0..n {
+        if window.len() >= xs_core::nats::publish::WINDOW
+            && let Some(ack) = window.pop_front()
+        {
+            ack.await?;
+        }
+        window.push_back(js.publish("raw.bench", body.clone()).await?);
+    }
+    for ack in window {
+        ack.await?;
+    }
+    report("nats-raw-publish", n, t.elapsed());
+    Ok(())
+}
+
+/// Waits until `stream` holds `n` messages (five minutes at most).
+async fn wait_for_messages(js: &async_nats::jetstream::Context, stream: &str, n: usize) -> Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(300);
+    loop {
+        let held = match js.get_stream(stream).await {
+            Ok(mut stream) => stream.info().await?.state.messages,
+            Err(_) => 0,
+        };
+        if held >= n as u64 {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            return Err(format!("the mirror published {held} of {n} frames in five minutes").into());
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// A `nats-server -js` on a free loopback port, killed when dropped.
+struct BenchNats {
+    child: std::process::Child,
+    port: u16,
+    _dir: TempDir,
+}
+
+impl BenchNats {
+    fn start() -> Result<BenchNats> {
+        let binary = match std::env::var_os("XS_NATS_SERVER") {
+            Some(path) => std::path::PathBuf::from(path),
+            None => {
+                let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/get-nats-server");
+                let out = std::process::Command::new(script).output()?;
+                std::path::PathBuf::from(String::from_utf8(out.stdout)?.trim())
+            }
+        };
+        let dir = tempfile::tempdir()?;
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let child = std::process::Command::new(binary)
+            .args(["-js", "-a", "127.0.0.1", "-p", &port.to_string(), "-sd"])
+            .arg(dir.path())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()?;
+        let nats = BenchNats { child, port, _dir: dir };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if Instant::now() > deadline {
+                return Err("nats-server did not start listening".into());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Ok(nats)
+    }
+
+    fn url(&self) -> String {
+        format!("nats://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for BenchNats {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
