@@ -32,12 +32,10 @@ pub struct Item {
     pub payload: Option<Vec<u8>>,
 }
 
-/// What the feed sends: a frame, or news that it has read all there is.
+/// What the feed sends: a frame, or why it ends.
 pub enum Fed {
     /// The next frame in id order.
     Item(Item),
-    /// Every stored frame so far has been sent (the publisher may settle).
-    CaughtUp,
     /// The feed failed (a storage error); it ends.
     Failed(crate::StoreError),
 }
@@ -84,8 +82,7 @@ impl Drop for Feed {
 fn feed(store: &Store, reader: &mut impl Poll, send: &mpsc::Sender<Fed>) {
     loop {
         let fed = match reader.poll(TICK) {
-            Ok(Next::Frame(frame)) if frame.topic == THRESHOLD => Fed::CaughtUp,
-            Ok(Next::Frame(frame)) if frame.topic == PULSE || frame.ttl == Some(TTL::Ephemeral) => continue,
+            Ok(Next::Frame(frame)) if is_marker(&frame) || frame.ttl == Some(TTL::Ephemeral) => continue,
             Ok(Next::Frame(frame)) => match load(store, frame) {
                 Ok(item) => Fed::Item(item),
                 Err(e) => Fed::Failed(e),
@@ -100,6 +97,11 @@ fn feed(store: &Store, reader: &mut impl Poll, send: &mpsc::Sender<Fed>) {
             return;
         }
     }
+}
+
+/// A reader's marker (`xs.threshold`, `xs.pulse`), never a stored frame.
+fn is_marker(frame: &Frame) -> bool {
+    frame.topic == THRESHOLD || frame.topic == PULSE
 }
 
 /// The frame with its payload read from the CAS.

@@ -105,7 +105,6 @@ impl Run<'_> {
                         self.save(publisher.acked());
                     }
                 }
-                Fed::CaughtUp => {}
                 Fed::Failed(e) => return Err(e),
             }
         }

@@ -12,7 +12,7 @@ use super::{
     runtime,
     server::NatsServer,
 };
-use crate::processor::common::Owner;
+use crate::processor::common::{Owner, meta_str, wait_for};
 
 /// Waits until `stream` holds `n` messages, failing after `patience`.
 pub fn wait_for_count(rt: &tokio::runtime::Runtime, js: &Context, stream: &str, n: u64, patience: Duration) {
@@ -60,4 +60,21 @@ fn twenty_thousand_frames_arrive_complete_once_each_in_order() {
     assert_eq!(state.mirror.unwrap().position, frames.last().map(|f| f.id));
     let objects = rt.block_on(async { js.get_object_store("XS-payloads").await.is_ok() });
     assert!(objects, "the large payloads went into the bucket XS-payloads");
+}
+
+#[test]
+fn an_unregistered_mirror_stops_and_says_so() {
+    let nats = NatsServer::start();
+    nats.wait_ready();
+    let owner = Owner::start();
+    fill(&owner.store, "data", 10, 0, 0);
+    let register = register_mirror(&owner.store, "out", json!({"url": nats.url(), "topics": "data"}));
+    let rt = runtime();
+    let js = context(&rt, &nats.url());
+    wait_for_count(&rt, &js, "XS", 10, Duration::from_secs(60));
+    owner.store.append(xs_core::Frame::builder("xs.mirror.out.unregister").build()).unwrap();
+    let id = register.id.to_string();
+    wait_for(&owner.store, "xs.mirror.out.unregistered", None, |f| meta_str(f, "mirror_id").as_deref() == Some(&id));
+    let state = mirror_state(&owner.processor.as_ref().unwrap().states(), "out").unwrap();
+    assert_eq!(state.state, State::Unregistered);
 }
