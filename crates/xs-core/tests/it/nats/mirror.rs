@@ -14,7 +14,7 @@ use super::{
 };
 use crate::processor::common::{Owner, meta_str, wait_for};
 
-/// Waits until `stream` holds `n` messages, failing after `patience`.
+/// Waits until `stream` holds at least `n` messages, failing after `patience`.
 pub fn wait_for_count(rt: &tokio::runtime::Runtime, js: &Context, stream: &str, n: u64, patience: Duration) {
     let deadline = Instant::now() + patience;
     loop {
@@ -48,6 +48,11 @@ fn twenty_thousand_frames_arrive_complete_once_each_in_order() {
     let rt = runtime();
     let js = context(&rt, &nats.url());
     wait_for_count(&rt, &js, "XS", 20_000, Duration::from_secs(180));
+    // Live now: an ephemeral frame is never published, the stored one after it is.
+    let ephemeral = xs_core::Frame::builder("data").ttl(xs_core::TTL::Ephemeral).build();
+    owner.store.append(ephemeral).unwrap();
+    fill(&owner.store, "data", 1, 0, 0);
+    wait_for_count(&rt, &js, "XS", 20_001, Duration::from_secs(60));
     let frames = stored(&owner.store, "data");
     assert_mirrored(&owner.store, &frames, &rt.block_on(published(&js, "XS")));
     let processor = owner.processor.as_ref().unwrap();
