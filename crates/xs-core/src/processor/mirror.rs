@@ -11,6 +11,8 @@
 //! the next run starts after a delay of 1 s doubling to 32 s, as a
 //! generator's would. Stopping (unregister, replace, shutdown) ends the
 //! run with its acks settled and position saved, and records the reason.
+//! Runs are driven by a small runtime of the mirror's own thread, with two
+//! workers so the connection's I/O goes on beside the publishing loop.
 
 use std::{sync::Arc, time::Instant};
 
@@ -50,7 +52,12 @@ impl MirrorInstance {
 
     /// Runs the mirror, again after each failed run, until stopped.
     pub(crate) fn run(self) {
-        let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        let runtime = match tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("xs-mirror")
+            .enable_all()
+            .build()
+        {
             Ok(runtime) => runtime,
             Err(e) => return self.record(Event::Failed, &[("error", format!("no async runtime: {e}").into())]),
         };
