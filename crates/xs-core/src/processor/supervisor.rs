@@ -1,5 +1,5 @@
 //! The processor: one supervisor thread per owner and kind (handlers,
-//! generators, actions) that reads the lifecycle and module topics and
+//! generators, actions, mirrors) that reads the lifecycle and module topics and
 //! keeps, per name, at most one instance running. The action supervisor
 //! also answers calls that no action takes (`orphan.rs`).
 //!
