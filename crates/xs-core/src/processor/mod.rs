@@ -4,6 +4,9 @@
 //! handler's outputs and its new position are committed together, so each
 //! input is handled exactly once across crashes and restarts.
 //! Scripts are registered by appending them (DESIGN.md section 8).
+//! Mirrors into NATS JetStream (`xs.mirror.<name>.register`, feature
+//! `nats`) are supervised here too, with the handlers' lifecycle and the
+//! generators' backoff; their work is in [`crate::nats`].
 //!
 //! A user appends `xs.handler.<name>.register` with a script that
 //! evaluates to `{run: {|frame, state| ...}, ...}`; the processor runs
