@@ -53,7 +53,7 @@ fn sigkill_of_the_owner_neither_skips_nor_duplicates() {
         register_mirror(&store, "out", json!({"url": nats.url(), "topics": ["data"]}));
         store.close();
     }
-    kill_cycles(&path, CHILD, CYCLES, 300, |store, _| fill(store, "data", 100, 0, 0));
+    kill_cycles(&path, CHILD, CYCLES, 500, |store, _| fill(store, "data", 100, 0, 0));
     let rt = runtime();
     let js = context(&rt, &nats.url());
     let before = rt.block_on(super::jetstream::count(&js, "XS"));
