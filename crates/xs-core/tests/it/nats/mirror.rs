@@ -83,3 +83,24 @@ fn an_unregistered_mirror_stops_and_says_so() {
     let state = mirror_state(&owner.processor.as_ref().unwrap().states(), "out").unwrap();
     assert_eq!(state.state, State::Unregistered);
 }
+
+#[test]
+fn a_stream_without_the_prefix_gets_its_subjects_added() {
+    let nats = NatsServer::start();
+    nats.wait_ready();
+    let rt = runtime();
+    let js = context(&rt, &nats.url());
+    rt.block_on(async {
+        let config =
+            jetstream::stream::Config { name: "XS".into(), subjects: vec!["other.>".into()], ..Default::default() };
+        js.create_stream(config).await.expect("a stream of other subjects");
+    });
+    let owner = Owner::start();
+    fill(&owner.store, "data", 3, 0, 0);
+    register_mirror(&owner.store, "out", json!({"url": nats.url(), "topics": "data"}));
+    wait_for_count(&rt, &js, "XS", 3, Duration::from_secs(60));
+    let subjects =
+        rt.block_on(async { js.get_stream("XS").await.unwrap().info().await.unwrap().config.subjects.clone() });
+    assert_eq!(subjects, ["other.>", "xs.>"]);
+    assert_mirrored(&owner.store, &stored(&owner.store, "data"), &rt.block_on(published(&js, "XS")));
+}
