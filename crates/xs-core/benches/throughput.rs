@@ -57,7 +57,15 @@
 //! (headers from `nats::wire`, awaiting the stream's ack), and its arrival
 //! on a following read of a replica store (`nats::Replica`), against one
 //! `nats-server` the bench starts on loopback (`$XS_NATS_SERVER`, else
-//! scripts/get-nats-server). No timing is asserted.
+//! scripts/get-nats-server).
+//! `mirror-throughput`
+//! starts a `nats-server -js` (`$XS_NATS_SERVER`, else
+//! scripts/get-nats-server) and prints two lines: `nats-raw-publish`, N
+//! 200-byte messages published by async-nats straight into a stream with
+//! the mirror's window of acks in flight (the ceiling), then
+//! `mirror-throughput`, a mirror registered on a store holding N frames
+//! with 200-byte payloads, from its register frame until the stream holds
+//! all N. No timing is asserted.
 
 use std::time::{Duration, Instant};
 
@@ -93,6 +101,7 @@ const DIMENSIONS: &[&str] = &[
     "handler-restore",
     "action-call",
     "replica-lag",
+    "mirror-throughput",
 ];
 
 /// How long a following read may stay silent before the bench gives up on it.
@@ -155,6 +164,7 @@ impl Bench {
             "handler-restore" => handler_restore(n),
             "action-call" => action_call(served()?, n),
             "replica-lag" => replica_lag().await,
+            "mirror-throughput" => mirror_throughput(n).await,
             other => Err(unknown(other)),
         }
     }
@@ -584,6 +594,82 @@ fn action_call(
     drop((answers, lifecycle));
     server.shutdown();
     Ok(())
+}
+
+#[cfg(feature = "nats")]
+/// `mirror-throughput`: the raw async-nats publish rate, then a mirror's
+/// rate draining an N-frame backlog, against one local JetStream server.
+async fn mirror_throughput(n: usize) -> Result<()> {
+    let nats = NatsServer::start()?;
+    let js = async_nats::jetstream::new(nats.connect().await?);
+    raw_publish(&js, n).await?;
+    let (store, _dir) = fresh_store()?;
+    let mut writer = store.cas_writer();
+    std::io::Write::write_all(&mut writer, &[b'x'; 200])?;
+    let hash = writer.commit()?;
+    for chunk in (0..n).collect::<Vec<_>>().chunks(1000) {
+        let frames = chunk.iter().map(|_| Frame::builder("bench").hash(hash.clone()).build()).collect();
+        store.append_batch(frames, None)?;
+    }
+    let processor = xs_core::processor::Processor::spawn(store.clone())?;
+    let t = Instant::now();
+    let config = serde_json::json!({"url": nats.url(), "topics": "bench"});
+    store.append(Frame::builder("xs.mirror.bench.register").meta(config).build())?;
+    wait_for_messages(&js, "XS", n).await?;
+    report("mirror-throughput", n, t.elapsed());
+    processor.shutdown();
+    Ok(())
+}
+
+#[cfg(feature = "nats")]
+/// N 200-byte messages published with a window of acks in flight, as a mirror does.
+async fn raw_publish(js: &async_nats::jetstream::Context, n: usize) -> Result<()> {
+    let config = async_nats::jetstream::stream::Config {
+        name: "RAW".into(),
+        subjects: vec!["raw.>".into()],
+        ..Default::default()
+    };
+    js.create_stream(config).await?;
+    let body = bytes::Bytes::from_static(&[b'x'; 200]);
+    let t = Instant::now();
+    let mut window = std::collections::VecDeque::new();
+    for _ in 0..n {
+        if window.len() >= xs_core::nats::publish::WINDOW
+            && let Some(ack) = window.pop_front()
+        {
+            ack.await?;
+        }
+        window.push_back(js.publish("raw.bench", body.clone()).await?);
+    }
+    for ack in window {
+        ack.await?;
+    }
+    report("nats-raw-publish", n, t.elapsed());
+    Ok(())
+}
+
+#[cfg(feature = "nats")]
+/// Waits until `stream` holds `n` messages (five minutes at most).
+async fn wait_for_messages(js: &async_nats::jetstream::Context, stream: &str, n: usize) -> Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(300);
+    loop {
+        let held = match js.get_stream(stream).await {
+            Ok(mut stream) => stream.info().await?.state.messages,
+            Err(_) => 0,
+        };
+        if held >= n as u64 {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            return Err(format!("the mirror published {held} of {n} frames in five minutes").into());
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+#[cfg(not(feature = "nats"))]
+async fn mirror_throughput(_: usize) -> Result<()> {
+    Err("mirror-throughput needs xs-core's feature nats".into())
 }
 
 /// An append's way through a replica, 1000 times: appended to a source

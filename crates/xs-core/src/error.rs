@@ -72,15 +72,6 @@ pub enum StoreError {
         /// The store directory.
         path: PathBuf,
     },
-    /// A NATS server that could not be used: unreachable, credentials
-    /// refused, no such stream, no permission.
-    #[error("NATS at {url}: {reason}")]
-    Nats {
-        /// The server's URL, with any credentials in it redacted.
-        url: String,
-        /// What failed, and what to check.
-        reason: String,
-    },
     /// A store that cannot become (or go on as) a replica of this source.
     #[error("store {path} cannot be a replica of {source_name}: {reason}")]
     NotReplicable {
@@ -89,6 +80,22 @@ pub enum StoreError {
         /// The stream and subject prefix asked for.
         source_name: String,
         /// Why not.
+        reason: String,
+    },
+    /// A mirror's config record that cannot run (see `crate::nats::config`).
+    #[error("invalid mirror config: {reason}")]
+    MirrorConfig {
+        /// Which field is wrong and what it should be.
+        reason: String,
+    },
+    /// NATS refused or failed an operation of a mirror or a replica:
+    /// connecting, authenticating, a stream or consumer, publishing. Never
+    /// holds a credential (URLs are redacted).
+    #[error("NATS: {action} failed: {reason}")]
+    Nats {
+        /// What was being done (with the redacted URL, when it helps).
+        action: String,
+        /// What NATS (or the connection) said.
         reason: String,
     },
     /// A TTL string that does not parse.

@@ -18,6 +18,8 @@ pub enum ScriptKind {
     Generator,
     /// Registered on `xs.action.<name>.register`.
     Action,
+    /// Registered on `xs.mirror.<name>.register` (NATS JetStream).
+    Mirror,
 }
 
 /// The state of one handler (or generator) name.
@@ -94,5 +96,19 @@ pub struct ScriptState {
     pub since: Scru128Id,
     /// The last error: why it failed or was invalid (or why a replacement
     /// was invalid while this version kept running).
+    pub error: Option<String>,
+    /// Mirrors only: how far it has published.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mirror: Option<MirrorProgress>,
+}
+
+/// How far a mirror has published into JetStream.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MirrorProgress {
+    /// The newest frame known to be in the stream, with every frame before it.
+    pub position: Option<Scru128Id>,
+    /// Stored frames on the mirrored topics after the position: not yet acknowledged.
+    pub lag: u64,
+    /// The last error of a run (kept after recovery; the state says whether it runs).
     pub error: Option<String>,
 }

@@ -65,10 +65,11 @@ pub fn validate_topic(topic: &str) -> Result<()> {
 const RUNTIME: &str = "xs.";
 
 /// Under `xs.`, the kinds whose in events a client appends, and those events.
-const IN_EVENTS: [(&str, [&str; 2]); 3] = [
+const IN_EVENTS: [(&str, [&str; 2]); 4] = [
     ("handler.", ["register", "unregister"]),
     ("generator.", ["spawn", "terminate"]),
     ("action.", ["register", "unregister"]),
+    ("mirror.", ["register", "unregister"]),
 ];
 
 /// Under `xs.`, the topics of module sources: `xs.module.<name>`.
@@ -76,7 +77,8 @@ const MODULE: &str = "module.";
 
 /// What a refused append under `xs.` is told.
 const IN_EVENTS_HELP: &str = "under xs. a client may append only xs.handler.<name>.register|unregister, \
-     xs.generator.<name>.spawn|terminate, xs.action.<name>.register|unregister and xs.module.<name>";
+     xs.generator.<name>.spawn|terminate, xs.action.<name>.register|unregister, \
+     xs.mirror.<name>.register|unregister and xs.module.<name>";
 
 /// Checks that a client may append to `topic`: it keeps the topic rules,
 /// and under `xs.` it is one of the documented in events.

@@ -3,12 +3,14 @@
 //! offers the same values), each wrapped in [`shared::Shared`], and the
 //! plugin's own, one per file, methods in the same order (name,
 //! description, signature, examples, run): the `xs` parent, `xs eval`,
-//! `xs export`, `xs import`, `xs replica`, `xs serve`, `xs status`, `xs token` and
+//! `xs export`, `xs import`, `xs mirror` (`add`, `list`), `xs replica`, `xs serve`, `xs status`,
+//! `xs token` and
 //! `xs token rotate`.
 
 mod eval;
 mod export;
 mod import;
+mod mirror;
 mod replica;
 mod serve;
 mod shared;
@@ -38,6 +40,9 @@ pub fn all() -> Vec<Box<dyn PluginCommand<Plugin = XsPlugin>>> {
         Box::new(eval::Eval) as Box<dyn PluginCommand<Plugin = XsPlugin>>,
         Box::new(export::Export),
         Box::new(import::Import),
+        Box::new(mirror::Mirror),
+        Box::new(mirror::MirrorAdd),
+        Box::new(mirror::MirrorList),
         Box::new(replica::ReplicaCommand),
         Box::new(serve::Serve),
         Box::new(status::Status),

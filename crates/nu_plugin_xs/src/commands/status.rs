@@ -26,7 +26,7 @@ impl PluginCommand for Status {
     }
 
     fn description(&self) -> &str {
-        "The store's path, this shell's role (owner or client), the owner's pid, the token, the frame count, and every handler, generator and action with its state"
+        "The store's path, this shell's role (owner or client), the owner's pid, the token, the frame count, every handler, generator and action with its state, and every mirror with its position and lag"
     }
 
     fn extra_description(&self) -> &str {
@@ -34,6 +34,8 @@ impl PluginCommand for Status {
          (registered, active, invalid, failed, done, unregistered, stopped, or inert: imported \
          from a dump without --with-scripts, so it never runs), the register (spawn) frame it is \
          about, and the last error; null when the owner keeps no such report (cross-stream). \
+         Mirrors into NATS JetStream also show their position, lag and last error (as `xs \
+         mirror list`). \
          Counting frames reads the whole stream. The token (made on first use, in <store>/token) \
          is what clients of the owner's other listeners (xs serve --listen) present; `xs token \
          rotate` replaces it. For a remote store it is null."
@@ -93,6 +95,11 @@ impl PluginCommand for Status {
             });
             record.push(column, listed.unwrap_or(Value::nothing(span)));
         }
+        let mirrors = states.as_ref().map(|states| {
+            let listed = states.iter().filter(|s| s.kind == ScriptKind::Mirror);
+            Value::list(listed.map(|s| super::mirror::mirror_value(s, span)).collect(), span)
+        });
+        record.push("mirrors", mirrors.unwrap_or(Value::nothing(span)));
         Ok(PipelineData::value(Value::record(record, span), None))
     }
 }

@@ -24,6 +24,7 @@ mod id;
 mod iroh;
 mod last_get_remove;
 mod listen;
+mod mirror;
 mod parity;
 mod remote;
 mod replica;

@@ -73,7 +73,7 @@ fn xs_replica_follows_until_ctrl_c_refuses_appends_and_promotes() {
     let out = replica.wait(DEADLINE);
     let log = String::from_utf8_lossy(&out.stderr);
     assert!(log.contains("replica started") && log.contains("server stopped"), "xs replica ends on Ctrl-C: {log}");
-    assert!(!log.contains("NATS at") && !log.contains("panicked"), "and not with an error of its own: {log}");
+    assert!(!log.contains("NATS:") && !log.contains("panicked"), "and not with an error of its own: {log}");
     assert!(copy.fails("xs append mine").contains("read-only replica"), "still a replica once stopped");
     assert_eq!(copy.json("xs replica --promote"), json!({"promoted": true}));
     assert_eq!(copy.json("xs append mine | get topic"), json!("mine"));

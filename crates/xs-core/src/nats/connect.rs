@@ -1,7 +1,22 @@
-//! Reaching a NATS server: one place that connects (with a creds file, and
-//! TLS for `tls://` URLs) and turns the client's errors into
-//! [`StoreError::Nats`], with any credentials in the URL redacted, so no
-//! password or token ever reaches a frame or a log line.
+//! Reaching a NATS server, for mirrors and replicas alike: one place that
+//! connects (with credentials, and TLS for `tls://` URLs) and turns the
+//! client's errors into [`StoreError::Nats`] with any credentials in the
+//! URL redacted, so no password or token ever reaches a frame or a log line.
+//!
+//! Credentials come from a file (`creds`), read at connect time, its
+//! contents going only to `async-nats`. Four kinds of file are understood,
+//! told apart by their contents: a NATS `.creds` file (a user JWT and its
+//! nkey seed), a bare nkey seed (`SU…`), `user:password` on one line, or a
+//! token. A replica's URL may also carry `user:password@` (a mirror's may
+//! not: its URL is stored in a frame); the client does not read them from
+//! the URL itself, so they are applied here.
+//!
+//! A server refuses some things out of band: a request to a subject the
+//! user may not publish to is dropped with an `-ERR 'Permissions
+//! Violation …'` on the connection, and the request itself just times
+//! out. [`Link`] keeps the server's last such error so an error can say why
+//! ("… timed out; the server said: Permissions Violation for Publish to
+//! $JS.API.STREAM.CREATE.XS").
 
 use std::{
     path::Path,
@@ -16,62 +31,91 @@ use crate::error::{Result, StoreError};
 /// How long a first connection may take before it is reported.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// A connection's URL and the last error its server sent, to explain a
-/// failed request: a permissions violation is only reported that way (the
-/// request itself just times out).
+/// A connection's URL and the last error its server sent (see the module
+/// docs), to explain a failed request.
 #[derive(Clone)]
-pub(crate) struct Link {
+pub struct Link {
     url: String,
     said: Arc<Mutex<Option<String>>>,
 }
 
 impl Link {
-    /// [`StoreError::Nats`] for this connection, with what the server said.
+    /// A [`StoreError::Nats`] for `action` failing with `error`, with what
+    /// the server last said, if anything.
+    pub fn error(&self, action: String, error: impl std::fmt::Display) -> StoreError {
+        let said = self.said.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let reason = match said {
+            Some(said) => format!("{error}; the server said: {said}"),
+            None => error.to_string(),
+        };
+        StoreError::Nats { action, reason: redact_in(&self.url, &reason) }
+    }
+
+    /// A [`StoreError::Nats`] for using this connection, with what the
+    /// server last said.
     pub(crate) fn failed(&self, reason: impl Into<String>) -> StoreError {
-        let said = self.said.lock().ok().and_then(|mut said| said.take());
-        match said {
-            Some(said) => failed(&self.url, format!("{}; the server said: {said}", reason.into())),
-            None => failed(&self.url, reason),
+        self.error(format!("using {}", redact(&self.url)), reason.into())
+    }
+
+    fn hear(&self, event: Event) {
+        if let Event::ServerError(error) = event {
+            tracing::warn!(%error, "the NATS server reported an error");
+            *self.said.lock().unwrap_or_else(|p| p.into_inner()) = Some(error.to_string());
         }
     }
 }
 
-/// A client of the server(s) at `url` (a comma list), authenticated by
-/// the `creds` file when given.
+/// A client of the server(s) at `url` (a comma list), named `name` on the
+/// server, authenticated by the `creds` file or the URL's credentials.
 ///
 /// # Errors
 ///
 /// [`StoreError::Nats`]: unreachable, credentials refused, TLS failed, or
 /// an unreadable creds file.
-pub(crate) async fn connect(url: &str, creds: Option<&Path>) -> Result<(Client, Link)> {
+pub async fn connect(url: &str, creds: Option<&Path>, name: String) -> Result<(Client, Link)> {
     let link = Link { url: url.to_string(), said: Arc::default() };
-    let said = link.said.clone();
-    let mut options = ConnectOptions::new().connection_timeout(CONNECT_TIMEOUT).event_callback(move |event| {
-        if let Event::ServerError(e) = event
-            && let Ok(mut said) = said.lock()
-        {
-            *said = Some(e.to_string());
-        }
-        async {}
+    let heard = link.clone();
+    let options = ConnectOptions::new().name(name).connection_timeout(CONNECT_TIMEOUT).event_callback(move |event| {
+        heard.hear(event);
+        std::future::ready(())
     });
-    if let Some(creds) = creds {
-        options = options
-            .credentials_file(creds)
-            .await
-            .map_err(|e| failed(url, format!("cannot read the creds file {}: {e}", creds.display())))?;
-    }
+    let mut options = match creds {
+        Some(path) => with_credentials(options, path).await?,
+        None => options,
+    };
+    let connecting = || format!("connecting to {}", redact(url));
     let servers = url
         .split(',')
         .map(|u| u.trim().parse::<ServerAddr>())
         .collect::<std::result::Result<Vec<_>, _>>()
-        .map_err(|e| failed(url, connect_reason(ConnectErrorKind::ServerParse, &e.to_string())))?;
+        .map_err(|e| link.error(connecting(), connect_reason(ConnectErrorKind::ServerParse, &e.to_string())))?;
     options = with_url_credentials(options, &servers);
-    let client = options.connect(servers).await.map_err(|e| failed(url, connect_reason(e.kind(), &e.to_string())))?;
+    let client = options.connect(servers).await;
+    let client = client.map_err(|e| link.error(connecting(), connect_reason(e.kind(), &e.to_string())))?;
     Ok((client, link))
 }
 
-/// The user and password (or token) of the first URL that has them: the
-/// client does not read them from the URL itself.
+/// `options` with the credentials of the file at `path`.
+async fn with_credentials(options: ConnectOptions, path: &Path) -> Result<ConnectOptions> {
+    let unreadable = |e: std::io::Error| StoreError::Nats {
+        action: format!("reading the creds file {}", path.display()),
+        reason: e.kind().to_string(),
+    };
+    let text = std::fs::read_to_string(path).map_err(unreadable)?;
+    if text.contains("BEGIN NATS USER JWT") {
+        return options.credentials_file(path).await.map_err(unreadable);
+    }
+    let line = text.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or_default().to_string();
+    Ok(if line.starts_with("SU") && !line.contains(':') {
+        options.nkey(line)
+    } else if let Some((user, password)) = line.split_once(':') {
+        options.user_and_password(user.to_string(), password.to_string())
+    } else {
+        options.token(line)
+    })
+}
+
+/// The user and password (or token) of the first URL that has them.
 fn with_url_credentials(options: ConnectOptions, servers: &[ServerAddr]) -> ConnectOptions {
     let Some(server) = servers.iter().find(|s| s.username().is_some()) else { return options };
     let user = server.username().unwrap_or_default().to_string();
@@ -85,7 +129,8 @@ fn with_url_credentials(options: ConnectOptions, servers: &[ServerAddr]) -> Conn
 fn connect_reason(kind: ConnectErrorKind, detail: &str) -> String {
     match kind {
         ConnectErrorKind::AuthorizationViolation | ConnectErrorKind::Authentication => {
-            "the server refused the credentials (authorization violation); check --creds or the user in the URL".into()
+            "the server refused the credentials (authorization violation); check the creds file or the user in the URL"
+                .into()
         }
         ConnectErrorKind::Io | ConnectErrorKind::TimedOut | ConnectErrorKind::Dns => {
             format!("cannot connect ({detail}); check that nats-server runs at that address")
@@ -95,11 +140,6 @@ fn connect_reason(kind: ConnectErrorKind, detail: &str) -> String {
         }
         _ => format!("cannot connect: {detail}"),
     }
-}
-
-/// [`StoreError::Nats`] for `url`, redacted.
-pub(crate) fn failed(url: &str, reason: impl Into<String>) -> StoreError {
-    StoreError::Nats { url: redact(url), reason: redact_in(url, &reason.into()) }
 }
 
 /// `url` with any `user:password@` (or token) replaced, in every entry of
@@ -129,7 +169,8 @@ mod tests {
     fn credentials_never_survive_redaction() {
         let url = "nats://ann:s3cret@h1:4222, tls://tok@h2:4222";
         assert_eq!(redact(url), "nats://<credentials>@h1:4222,tls://<credentials>@h2:4222");
-        let e = failed(url, "io error at ann:s3cret@h1");
+        let link = Link { url: url.into(), said: Arc::default() };
+        let e = link.failed("io error at ann:s3cret@h1");
         assert!(!e.to_string().contains("s3cret"), "{e}");
     }
 }

@@ -144,7 +144,7 @@ impl Replica {
 
     /// Connects, opens the stream, and claims the store as its copy.
     async fn start(&self, store: &Store) -> Result<Started> {
-        let (client, link) = connect(&self.url, self.creds.as_deref()).await?;
+        let (client, link) = connect(&self.url, self.creds.as_deref(), "xs-replica".into()).await?;
         let js = jetstream::new(client);
         let stream = js.get_stream(&self.stream).await.map_err(|e| {
             link.failed(format!(

@@ -50,7 +50,6 @@ use crate::{
         module, watchdog,
     },
     store::Store,
-    ttl::TTL,
 };
 
 /// The first restart delay.
@@ -192,14 +191,15 @@ impl Generator {
 
     /// Rewrites the one `.restarting` frame of this generator.
     fn restarting(&self, attempt: u32, delay: Duration) {
-        let mut meta = Map::new();
-        meta.insert("generator_id".into(), self.spec.register.id.to_string().into());
-        meta.insert("attempt".into(), attempt.into());
-        meta.insert("delay_ms".into(), u64::try_from(delay.as_millis()).unwrap_or(u64::MAX).into());
-        let topic = format!("{}.{}.restarting", Kind::Generator.prefix(), self.spec.name);
-        let frame = Frame { topic, meta: Some(Json::Object(meta)), ttl: Some(TTL::Last(1)), ..Frame::default() };
         tracing::info!(generator = %self.spec.name, attempt, ?delay, "generator ended; restarting");
-        self.append(frame);
+        self.append(lifecycle::restarting(
+            Kind::Generator,
+            &self.spec.name,
+            self.spec.register.id,
+            attempt,
+            delay,
+            None,
+        ));
     }
 
     /// Ends because the supervisor said so.
@@ -266,13 +266,13 @@ fn wrong(value: &Value, message: &str) -> ShellError {
 
 /// The restart delays: 1 s, 2 s, 4 s, ... up to [`MAX_DELAY`].
 #[derive(Default)]
-struct Backoff {
-    attempt: u32,
+pub(crate) struct Backoff {
+    pub(crate) attempt: u32,
 }
 
 impl Backoff {
     /// The delay before the next run, given how long the last one lasted.
-    fn next(&mut self, lasted: Duration) -> Duration {
+    pub(crate) fn next(&mut self, lasted: Duration) -> Duration {
         if lasted >= MAX_DELAY {
             self.attempt = 0;
         }

@@ -57,6 +57,8 @@ pub(crate) struct Spec {
     pub(crate) modules: Vec<(String, Integrity)>,
     /// The register ids of every version of this handler so far.
     pub(crate) versions: Vec<Scru128Id>,
+    /// Mirrors: the cell their runs report progress in (`xs status`).
+    pub(crate) progress: Option<std::sync::Arc<crate::processor::states::Progress>>,
 }
 
 /// A prepared handler: its engine, config and outbox.

@@ -31,6 +31,9 @@ use crate::{
     store::Store,
 };
 
+#[cfg(feature = "nats")]
+use crate::processor::mirror::MirrorInstance;
+
 /// How often a stopping instance is interrupted again while it winds down.
 const RETRIGGER: Duration = Duration::from_millis(100);
 
@@ -223,10 +226,6 @@ fn main(
 ) {
     let (name, id) = (spec.name.clone(), spec.register.id);
     let _exit = OnExit { name: name.clone(), id, control: control.clone(), events: events.clone() };
-    let engine = match engine.get_or_init(Engine::new) {
-        Ok(engine) => engine,
-        Err(e) => return report(events, &name, id, Err(e.clone())),
-    };
     let prepared = catch_unwind(AssertUnwindSafe(|| Prepared::new(spec, store, engine, control.clone())))
         .unwrap_or_else(|_| Err("the script crashed the engine while it was being read".into()));
     let handler = match prepared {
@@ -244,14 +243,28 @@ enum Prepared {
     Handler(Handler),
     Generator(Generator),
     Action(Action),
+    #[cfg(feature = "nats")]
+    Mirror(MirrorInstance),
 }
 
 impl Prepared {
-    fn new(spec: Spec, store: Store, engine: &Engine, control: Arc<Control>) -> std::result::Result<Self, String> {
+    /// Prepares `spec`; the engine is built (once, shared) only for the
+    /// kinds that run scripts, so a mirror never waits for Nushell.
+    fn new(
+        spec: Spec,
+        store: Store,
+        engine: &OnceLock<std::result::Result<Engine, String>>,
+        control: Arc<Control>,
+    ) -> std::result::Result<Self, String> {
+        let engine = || engine.get_or_init(Engine::new).as_ref().map_err(Clone::clone);
         match spec.kind {
-            Kind::Handler => Handler::prepare(spec, store, engine, control).map(Prepared::Handler),
-            Kind::Generator => Generator::prepare(spec, store, engine, control).map(Prepared::Generator),
-            Kind::Action => Action::prepare(spec, store, engine, control).map(Prepared::Action),
+            Kind::Handler => Handler::prepare(spec, store, engine()?, control).map(Prepared::Handler),
+            Kind::Generator => Generator::prepare(spec, store, engine()?, control).map(Prepared::Generator),
+            Kind::Action => Action::prepare(spec, store, engine()?, control).map(Prepared::Action),
+            #[cfg(feature = "nats")]
+            Kind::Mirror => MirrorInstance::prepare(spec, store, control).map(Prepared::Mirror),
+            #[cfg(not(feature = "nats"))]
+            Kind::Mirror => Err("this build of xs has no NATS support (the nats feature)".into()),
         }
     }
 
@@ -260,6 +273,8 @@ impl Prepared {
             Prepared::Handler(handler) => handler.run(),
             Prepared::Generator(generator) => generator.run(),
             Prepared::Action(action) => action.run(),
+            #[cfg(feature = "nats")]
+            Prepared::Mirror(mirror) => mirror.run(),
         }
     }
 }

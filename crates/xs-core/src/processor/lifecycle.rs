@@ -21,12 +21,12 @@
 //! died first) is tried, and if it proves invalid the last version that
 //! was active runs instead; at most one instance per name.
 
-use std::collections::BTreeMap;
+use std::{collections::BTreeMap, time::Duration};
 
 use scru128::Scru128Id;
 use serde_json::{Map, Value as Json};
 
-use crate::frame::Frame;
+use crate::{frame::Frame, ttl::TTL};
 
 /// The prefix of every handler lifecycle topic.
 pub(crate) const HANDLER: &str = "xs.handler";
@@ -34,6 +34,8 @@ pub(crate) const HANDLER: &str = "xs.handler";
 pub(crate) const GENERATOR: &str = "xs.generator";
 /// The prefix of every action lifecycle topic.
 pub(crate) const ACTION: &str = "xs.action";
+/// The prefix of every mirror lifecycle topic.
+pub(crate) const MIRROR: &str = "xs.mirror";
 
 /// Which kind of instance a lifecycle is about.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -41,6 +43,7 @@ pub(crate) enum Kind {
     Handler,
     Generator,
     Action,
+    Mirror,
 }
 
 impl Kind {
@@ -50,6 +53,7 @@ impl Kind {
             Kind::Handler => HANDLER,
             Kind::Generator => GENERATOR,
             Kind::Action => ACTION,
+            Kind::Mirror => MIRROR,
         }
     }
 
@@ -59,6 +63,7 @@ impl Kind {
             Kind::Handler => "handler_id",
             Kind::Generator => "generator_id",
             Kind::Action => "action_id",
+            Kind::Mirror => "mirror_id",
         }
     }
 
@@ -139,6 +144,28 @@ pub(crate) fn frame(kind: Kind, name: &str, event: Event, id: Scru128Id, extra: 
         meta.insert((*key).into(), value.clone());
     }
     Frame::builder(topic(kind, name, event)).meta(Json::Object(meta)).build()
+}
+
+/// The one `xs.<kind>.<name>.restarting` frame of a generator or mirror
+/// whose run ended (TTL `last:1`, so it is rewritten, never piled up):
+/// `meta: {<kind>_id, attempt, delay_ms}`, and `error` when the run failed.
+pub(crate) fn restarting(
+    kind: Kind,
+    name: &str,
+    id: Scru128Id,
+    attempt: u32,
+    delay: Duration,
+    error: Option<&str>,
+) -> Frame {
+    let mut meta = Map::new();
+    meta.insert(kind.id_key().into(), id.to_string().into());
+    meta.insert("attempt".into(), attempt.into());
+    meta.insert("delay_ms".into(), u64::try_from(delay.as_millis()).unwrap_or(u64::MAX).into());
+    if let Some(error) = error {
+        meta.insert("error".into(), error.into());
+    }
+    let topic = format!("{}.{name}.restarting", kind.prefix());
+    Frame::builder(topic).meta(Json::Object(meta)).ttl(TTL::Last(1)).build()
 }
 
 /// The register frame an output event is about.

@@ -4,6 +4,9 @@
 //! handler's outputs and its new position are committed together, so each
 //! input is handled exactly once across crashes and restarts.
 //! Scripts are registered by appending them (DESIGN.md section 8).
+//! Mirrors into NATS JetStream (`xs.mirror.<name>.register`, feature
+//! `nats`) are supervised here too, with the handlers' lifecycle and the
+//! generators' backoff; their work is in [`crate::nats`].
 //!
 //! A user appends `xs.handler.<name>.register` with a script that
 //! evaluates to `{run: {|frame, state| ...}, ...}`; the processor runs
@@ -36,6 +39,7 @@
 //! | `outbox.rs`, `position.rs` | uncommitted output; the checkpoint committed with it |
 //! | `engine.rs` | the embedded Nushell engine and each script's copy of it |
 //! | `commands/` | the engine's adapter over [`crate::nu`]'s store commands (`xs append`, `xs cat`, ...), `print`, and the exec guard |
+//! | `mirror.rs` | a mirror into NATS JetStream (`xs.mirror.<name>.register`): its runs ([`crate::nats`]) under the generators' backoff and lifecycle |
 //! | `module.rs` | `xs.module.<name>` sources, as of a register frame |
 //! | `eval.rs` | scripts sent to the owner (`POST /eval`), run once in the same engine with the same commands and modules |
 //!
@@ -55,6 +59,8 @@ mod generator;
 mod handler;
 mod instance;
 mod lifecycle;
+#[cfg(feature = "nats")]
+mod mirror;
 mod module;
 mod orphan;
 mod outbox;

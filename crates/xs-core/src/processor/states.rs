@@ -21,7 +21,8 @@ use scru128::Scru128Id;
 use crate::{
     frame::Frame,
     processor::lifecycle::{self, Event, Kind},
-    script_state::{ScriptKind, ScriptState, State},
+    read_options::ReadOptions,
+    script_state::{MirrorProgress, ScriptKind, ScriptState, State},
     store::Store,
 };
 
@@ -36,11 +37,13 @@ pub(crate) struct States {
     handlers: Arc<Table>,
     generators: Arc<Table>,
     actions: Arc<Table>,
+    mirrors: Arc<Table>,
 }
 
 impl States {
     pub(crate) fn new(store: Store) -> Self {
-        States { store, handlers: Arc::default(), generators: Arc::default(), actions: Arc::default() }
+        let (handlers, generators, actions, mirrors) = Default::default();
+        States { store, handlers, generators, actions, mirrors }
     }
 
     /// The table a supervisor of `kind` keeps.
@@ -49,14 +52,15 @@ impl States {
             Kind::Handler => self.handlers.clone(),
             Kind::Generator => self.generators.clone(),
             Kind::Action => self.actions.clone(),
+            Kind::Mirror => self.mirrors.clone(),
         }
     }
 
-    /// Every handler, then every generator, then every action, by name,
+    /// Every handler, then every generator, action and mirror, by name,
     /// as of the newest lifecycle frame stored now.
     pub(crate) fn list(&self) -> Vec<ScriptState> {
         let deadline = Instant::now() + CATCH_UP;
-        [Kind::Handler, Kind::Generator, Kind::Action]
+        [Kind::Handler, Kind::Generator, Kind::Action, Kind::Mirror]
             .into_iter()
             .flat_map(|kind| self.list_kind(kind, deadline))
             .collect()
@@ -70,7 +74,12 @@ impl States {
                 None
             }
         };
-        self.table(kind).list(kind.into(), newest, deadline)
+        let table = self.table(kind);
+        let mut states = table.list(kind.into(), newest, deadline);
+        for state in &mut states {
+            state.mirror = table.progress_of(&state.name).map(|p| p.report(&self.store));
+        }
+        states
     }
 }
 
@@ -80,6 +89,7 @@ impl From<Kind> for ScriptKind {
             Kind::Handler => ScriptKind::Handler,
             Kind::Generator => ScriptKind::Generator,
             Kind::Action => ScriptKind::Action,
+            Kind::Mirror => ScriptKind::Mirror,
         }
     }
 }
@@ -89,6 +99,55 @@ impl From<Kind> for ScriptKind {
 pub(crate) struct Table {
     book: Mutex<Book>,
     changed: Condvar,
+    /// Mirrors only: each name's progress, kept by its running instance.
+    progress: Mutex<BTreeMap<String, Arc<Progress>>>,
+}
+
+/// A mirror's progress as its runs report it: position, topics, last error.
+#[derive(Default)]
+pub(crate) struct Progress {
+    live: Mutex<Live>,
+}
+
+#[derive(Clone, Default)]
+struct Live {
+    position: Option<Scru128Id>,
+    topics: String,
+    error: Option<String>,
+}
+
+impl Progress {
+    pub(crate) fn set_position(&self, position: Option<Scru128Id>) {
+        self.lock().position = position;
+    }
+
+    /// The topics it mirrors (to count its lag).
+    pub(crate) fn set_topics(&self, topics: &str) {
+        topics.clone_into(&mut self.lock().topics);
+    }
+
+    pub(crate) fn set_error(&self, error: &str) {
+        self.lock().error = Some(error.to_string());
+    }
+
+    /// The report, the lag counted in `store` now.
+    fn report(&self, store: &Store) -> MirrorProgress {
+        let live = self.lock().clone();
+        let options = ReadOptions::builder().topic(live.topics).maybe_after(live.position).build();
+        let lag = match store.reader(options) {
+            Ok(reader) => reader.filter(Result::is_ok).count(),
+            Err(e) => {
+                tracing::debug!(error = %e, "cannot count a mirror's lag");
+                0
+            }
+        };
+        MirrorProgress { position: live.position, lag: u64::try_from(lag).unwrap_or(u64::MAX), error: live.error }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Live> {
+        // Plain values: a poisoned lock is taken over.
+        self.live.lock().unwrap_or_else(|p| p.into_inner())
+    }
 }
 
 #[derive(Default)]
@@ -132,6 +191,16 @@ impl Table {
         }
         book.seen = book.seen.max(Some(frame.id));
         self.changed.notify_all();
+    }
+
+    /// The progress cell of the mirror `name` (one per name, kept across versions' runs).
+    pub(crate) fn progress(&self, name: &str) -> Arc<Progress> {
+        let mut cells = self.progress.lock().unwrap_or_else(|p| p.into_inner());
+        cells.entry(name.to_string()).or_default().clone()
+    }
+
+    fn progress_of(&self, name: &str) -> Option<Arc<Progress>> {
+        self.progress.lock().unwrap_or_else(|p| p.into_inner()).get(name).cloned()
     }
 
     /// History is replayed: from now on the table is as current as `seen`.
@@ -229,7 +298,7 @@ impl Entry {
 
     fn report(&self, kind: ScriptKind, name: &str) -> ScriptState {
         let (state, id, since, error) = (self.state, self.id, self.since, self.error.clone());
-        ScriptState { kind, name: name.to_string(), state, id, since, error }
+        ScriptState { kind, name: name.to_string(), state, id, since, error, mirror: None }
     }
 }
 

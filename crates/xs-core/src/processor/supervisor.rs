@@ -1,5 +1,5 @@
 //! The processor: one supervisor thread per owner and kind (handlers,
-//! generators, actions) that reads the lifecycle and module topics and
+//! generators, actions, mirrors) that reads the lifecycle and module topics and
 //! keeps, per name, at most one instance running. The action supervisor
 //! also answers calls that no action takes (`orphan.rs`).
 //!
@@ -129,7 +129,7 @@ impl Processor {
         let engine = SharedEngine::default();
         let mut processor =
             Processor { store: store.clone(), events: Vec::new(), stop_follow, threads: Vec::new(), states, engine };
-        for kind in [Kind::Handler, Kind::Generator, Kind::Action] {
+        for kind in [Kind::Handler, Kind::Generator, Kind::Action, Kind::Mirror] {
             let table = processor.states.table(kind);
             let engine = processor.engine.clone();
             let (events, threads) = Self::supervise(&store, kind, &processor.stop_follow, table, engine)?;
@@ -386,6 +386,7 @@ impl Supervisor {
             name: name.to_string(),
             modules: self.modules.as_of(id),
             versions: self.history.versions(name),
+            progress: (self.kind == Kind::Mirror).then(|| self.table.progress(name)),
             register,
         };
         match Instance::spawn(spec, self.store.clone(), self.engine.clone(), self.events.clone()) {

@@ -1,6 +1,12 @@
 //! NATS JetStream: mirrors of a store into a stream, and replicas out of it,
 //! against real `nats-server` processes (server.rs).
 
+mod jetstream;
+mod mirror;
+mod mirror_cluster;
+mod mirror_crash;
+mod mirror_errors;
+mod mirror_outage;
 mod publish;
 mod replica;
 mod server;
