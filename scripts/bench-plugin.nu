@@ -4,8 +4,15 @@
 #   plugin-append          N sequential `xs append` calls from one nu
 #   plugin-cat             `xs cat | length` over a store of M frames
 #   plugin-follow-latency  append in this nu → seen by `xs cat -f` in another nu
+#   plugin-floor           `xs-floor M | length`: M constant frame-shaped records
+#                          from a plugin that does nothing else (the example
+#                          nu_plugin_xs_floor), the protocol's own cost; printed
+#                          when that plugin is loaded too, and plugin-cat then
+#                          gives its time as a multiple of it (x_floor=…)
+#   plugin-cat-rss         the xs plugin's peak resident memory (VmHWM) after
+#                          the fill and the cat
 #
-#     nu -n --plugins '[<path to nu_plugin_xs>]' scripts/bench-plugin.nu [--appends N] [--frames M] [--samples S]
+#     nu -n --plugins '[<path to nu_plugin_xs>, <path to nu_plugin_xs_floor>]' scripts/bench-plugin.nu [--appends N] [--frames M] [--samples S]
 #
 # It prints figures and never asserts a timing. Each dimension uses its own
 # store in a scratch directory.
@@ -24,7 +31,18 @@ def bench-append [store: string, n: int] {
     report plugin-append $n $elapsed
 }
 
-def bench-cat [store: string, n: int] {
+# The floor's time, or null when nu_plugin_xs_floor is not loaded.
+def bench-floor [n: int] {
+    if (which xs-floor | is-empty) { return null }
+    xs-floor 1 | ignore # start the plugin before timing
+    let start = date now
+    let count = xs-floor $n | length
+    let elapsed = (date now) - $start
+    report plugin-floor $count $elapsed
+    $elapsed
+}
+
+def bench-cat [store: string, n: int, floor] {
     $env.XS_STORE = $store
     # Filled by concurrent appends, which share fsyncs (group commit).
     1..$n | par-each --threads 32 {|i| xs append bulk --meta {i: $i} | ignore } | ignore
@@ -33,6 +51,10 @@ def bench-cat [store: string, n: int] {
     let elapsed = (date now) - $start
     if $count != $n { error make {msg: $"xs cat gave ($count) frames of ($n)"} }
     report plugin-cat $n $elapsed
+    if $floor != null { print $"plugin-cat-vs-floor x_floor=($elapsed / $floor | math round --precision 2)" }
+    let pid = plugin list | where name == xs | first | get pid
+    let hwm = open --raw $"/proc/($pid)/status" | lines | where $it starts-with VmHWM | first | split row -r '\s+' | get 1 | into int
+    print $"plugin-cat-rss frames=($n) vmhwm_mb=($hwm / 1024 | math round)"
 }
 
 def bench-follow-latency [store: string, samples: int] {
@@ -65,6 +87,7 @@ def main [--appends: int = 1000, --frames: int = 100000, --samples: int = 100] {
     bench-append ($dir | path join append) $appends
     # Before the 100,000-frame fill, whose background compaction would be measured too.
     bench-follow-latency ($dir | path join follow) $samples
-    bench-cat ($dir | path join cat) $frames
+    let floor = bench-floor $frames
+    bench-cat ($dir | path join cat) $frames $floor
     rm -rf $dir
 }

@@ -20,15 +20,24 @@
 //! A stream that finds no consumer (not served by [`serve`], as in the
 //! examples' test harness) is not watched: it ends on its next item or on
 //! Ctrl-C.
+//!
+//! The output also batches a read's frames. nu-plugin flushes after every
+//! item of a stream, one write (and one wake-up of the engine's reader) per
+//! frame, which costs a long `xs cat` more than the rest of its work.
+//! A command whose stream says when it goes idle asks for batching
+//! ([`batch_next_stream`]); the next stream its response opens then
+//! flushes only every [`HOLD`] items, when the buffer fills, and when the
+//! stream tells its watch it has nothing ready (the watch flushes then), so
+//! a follow's frame still leaves at once.
 
 use std::{
-    cell::RefCell,
+    cell::{Cell, RefCell},
     collections::HashMap,
     ffi::OsString,
     io::{BufReader, BufWriter, Write},
     sync::{
         Arc, Mutex, MutexGuard, PoisonError,
-        atomic::{AtomicBool, Ordering},
+        atomic::{AtomicBool, AtomicUsize, Ordering},
     },
 };
 
@@ -39,6 +48,12 @@ use nu_protocol::ShellError;
 
 /// nu-plugin's buffer size for a local socket.
 const BUFFER: usize = 16384;
+
+/// Items of a batched stream that may wait in the buffer for a flush. It
+/// stays below nu-plugin's flow-control window (a list stream's writer
+/// waits once 100 items are unacknowledged), so a writer never waits for
+/// the engine to acknowledge items the engine has not been sent.
+const HOLD: usize = 64;
 
 /// The engine's interest in one stream the plugin writes.
 #[derive(Clone, Debug, Default)]
@@ -62,6 +77,21 @@ impl Consumer {
 thread_local! {
     /// The consumer of the stream the last response written on this thread opened.
     static OPENED: RefCell<Option<Consumer>> = const { RefCell::new(None) };
+    /// This thread's call asked that the stream its response opens be batched.
+    static WANTS_BATCH: Cell<bool> = const { Cell::new(false) };
+    /// The batched stream this thread writes.
+    static BATCHED: Cell<Option<StreamId>> = const { Cell::new(None) };
+    /// The last message this thread wrote is an item of its batched stream,
+    /// so the flush nu-plugin does next may be held.
+    static HOLDING: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Asks that the stream this thread's call response opens be batched:
+/// flushed every [`HOLD`] items rather than after each. Whoever asks must
+/// flush (`EngineInterface`'s flush) whenever the stream has nothing
+/// ready, before it waits.
+pub fn batch_next_stream() {
+    WANTS_BATCH.set(true);
 }
 
 /// The streams being written, by id.
@@ -75,11 +105,16 @@ fn streams() -> MutexGuard<'static, Option<HashMap<StreamId, Consumer>>> {
 fn opened(id: Option<StreamId>) {
     let consumer = id.map(|id| streams().get_or_insert_default().entry(id).or_default().clone());
     OPENED.with(|opened| opened.replace(consumer));
+    let wants_batch = WANTS_BATCH.take();
+    BATCHED.set(id.filter(|_| wants_batch));
 }
 
 fn ended(id: StreamId) {
     if let Some(streams) = streams().as_mut() {
         streams.remove(&id);
+    }
+    if BATCHED.get() == Some(id) {
+        BATCHED.set(None);
     }
 }
 
@@ -89,10 +124,24 @@ fn dropped(id: StreamId) {
     }
 }
 
-/// The plugin's input or output, watched for stream lifetimes.
-struct Watched<T>(T);
+/// The plugin's input, watched for the engine's drops of streams.
+struct Input<T>(T);
 
-impl<T: PluginRead<PluginInput>> PluginRead<PluginInput> for Watched<T> {
+/// The plugin's output: watched, and holding back a batched stream's
+/// flushes.
+struct Output<T> {
+    inner: T,
+    /// Items written since the last flush that went through.
+    held: AtomicUsize,
+}
+
+impl<T> Output<T> {
+    fn new(inner: T) -> Self {
+        Output { inner, held: AtomicUsize::new(0) }
+    }
+}
+
+impl<T: PluginRead<PluginInput>> PluginRead<PluginInput> for Input<T> {
     fn read(&mut self) -> Result<Option<PluginInput>, ShellError> {
         let input = self.0.read()?;
         if let Some(PluginInput::Drop(id)) = input {
@@ -102,7 +151,7 @@ impl<T: PluginRead<PluginInput>> PluginRead<PluginInput> for Watched<T> {
     }
 }
 
-impl<T: PluginWrite<PluginOutput>> PluginWrite<PluginOutput> for Watched<T> {
+impl<T: PluginWrite<PluginOutput>> PluginWrite<PluginOutput> for Output<T> {
     fn write(&self, output: &PluginOutput) -> Result<(), ShellError> {
         match output {
             PluginOutput::CallResponse(_, PluginCallResponse::PipelineData(header)) => opened(header.stream_id()),
@@ -110,15 +159,22 @@ impl<T: PluginWrite<PluginOutput>> PluginWrite<PluginOutput> for Watched<T> {
             PluginOutput::End(id) => ended(*id),
             _ => {}
         }
-        self.0.write(output)
+        HOLDING.set(matches!(output, PluginOutput::Data(id, _) if BATCHED.get() == Some(*id)));
+        self.inner.write(output)
     }
 
+    /// Flushes, unless the message just written is an item of this
+    /// thread's batched stream and fewer than [`HOLD`] wait.
     fn flush(&self) -> Result<(), ShellError> {
-        self.0.flush()
+        if HOLDING.take() && self.held.fetch_add(1, Ordering::Relaxed) + 1 < HOLD {
+            return Ok(());
+        }
+        self.held.store(0, Ordering::Relaxed);
+        self.inner.flush()
     }
 
     fn is_stdout(&self) -> bool {
-        self.0.is_stdout()
+        self.inner.is_stdout()
     }
 }
 
@@ -139,12 +195,12 @@ pub fn serve(plugin: &impl Plugin) {
     let encoder = MsgPackSerializer;
     let served = match mode.connect_as_client() {
         Ok(ClientCommunicationIo::Stdio(stdin, mut stdout)) => announce(&mut stdout).and_then(|()| {
-            let input = move || Watched((stdin.lock(), encoder));
-            Ok(serve_plugin_io(plugin, "xs", input, move || Watched((stdout, encoder)))?)
+            let input = move || Input((stdin.lock(), encoder));
+            Ok(serve_plugin_io(plugin, "xs", input, move || Output::new((stdout, encoder)))?)
         }),
         Ok(ClientCommunicationIo::LocalSocket { read_in, mut write_out }) => announce(&mut write_out).and_then(|()| {
-            let input = move || Watched((BufReader::with_capacity(BUFFER, read_in), encoder));
-            let output = move || Watched((Mutex::new(BufWriter::with_capacity(BUFFER, write_out)), encoder));
+            let input = move || Input((BufReader::with_capacity(BUFFER, read_in), encoder));
+            let output = move || Output::new((Mutex::new(BufWriter::with_capacity(BUFFER, write_out)), encoder));
             Ok(serve_plugin_io(plugin, "xs", input, output)?)
         }),
         Err(e) => Err(e.into()),
@@ -186,6 +242,23 @@ mod tests {
         ended(42);
         dropped(42);
         assert!(!consumer.gone(), "a drop after the end is for no one");
+    }
+
+    #[test]
+    fn only_the_asked_for_stream_is_batched() {
+        opened(Some(44));
+        assert_eq!(BATCHED.get(), None, "not asked for");
+        batch_next_stream();
+        opened(Some(45));
+        assert_eq!(BATCHED.get(), Some(45));
+        ended(44);
+        assert_eq!(BATCHED.get(), Some(45), "another stream's end");
+        ended(45);
+        assert_eq!(BATCHED.get(), None);
+        batch_next_stream();
+        opened(None);
+        opened(Some(46));
+        assert_eq!(BATCHED.get(), None, "the ask was for a response without a stream");
     }
 
     #[test]

@@ -32,7 +32,7 @@ impl Host for PluginHost<'_> {
     }
 
     fn watch(&self) -> Box<dyn Watch> {
-        Box::new(ConsumerWatch::new())
+        Box::new(ConsumerWatch::batched(self.engine))
     }
 }
 

@@ -7,8 +7,11 @@
 //! its side of the read. A response that ends cleanly is the end of the
 //! read; one cut short (the owner died) is an error, so a caller can tell
 //! the two apart and resume (see [`Subscription`](crate::connection::Subscription)).
-//! A poll's timeout is the socket's read timeout; over HTTP it is the
-//! connection's [`Tap`], which ureq's transport reads.
+//! A poll's timeout is the socket's read timeout (set only when it
+//! changes: a system call per frame otherwise); over HTTP it is the
+//! connection's [`Tap`], which ureq's transport reads. A poll with a zero
+//! timeout never waits: it returns a frame whose line is already buffered,
+//! or [`Next::Idle`].
 
 use std::{
     io::{self, BufRead, BufReader},
@@ -32,6 +35,8 @@ pub struct RemoteReader {
     /// The partial line read so far (kept across timeouts).
     line: Vec<u8>,
     done: bool,
+    /// The read timeout the socket has, once set.
+    timeout: Option<Option<Duration>>,
 }
 
 /// Where the lines come from, and how a wait for them is bounded.
@@ -43,7 +48,7 @@ enum Lines {
 impl RemoteReader {
     pub(crate) fn new(body: Body<BufReader<UnixStream>>) -> Result<Self> {
         body.get_ref().get_ref().set_read_timeout(None)?;
-        Ok(Self::of(Lines::Socket(BufReader::new(body))))
+        Ok(Self { timeout: Some(None), ..Self::of(Lines::Socket(BufReader::new(body))) })
     }
 
     /// A read over a remote store's connection, whose waits `tap` bounds.
@@ -52,18 +57,29 @@ impl RemoteReader {
     }
 
     fn of(lines: Lines) -> Self {
-        Self { lines, line: Vec::new(), done: false }
+        Self { lines, line: Vec::new(), done: false, timeout: None }
     }
 
     /// Bounds the next wait for bytes (`None`: block).
-    fn wait(&self, timeout: Option<Duration>) -> io::Result<()> {
+    fn wait(&mut self, timeout: Option<Duration>) -> io::Result<()> {
         match &self.lines {
-            Lines::Socket(lines) => lines.get_ref().get_ref().get_ref().set_read_timeout(timeout),
-            Lines::Http(_, tap) => {
-                tap.set(timeout);
-                Ok(())
+            Lines::Socket(_) if self.timeout == Some(timeout) => {}
+            Lines::Socket(lines) => {
+                lines.get_ref().get_ref().get_ref().set_read_timeout(timeout)?;
+                self.timeout = Some(timeout);
             }
+            Lines::Http(_, tap) => tap.set(timeout),
         }
+        Ok(())
+    }
+
+    /// True when a whole line is buffered: reading it does not wait.
+    fn line_buffered(&self) -> bool {
+        let buffered = match &self.lines {
+            Lines::Socket(lines) => lines.buffer(),
+            Lines::Http(lines, _) => lines.buffer(),
+        };
+        buffered.contains(&b'\n')
     }
 
     fn read_line(&mut self) -> io::Result<usize> {
@@ -103,6 +119,10 @@ impl Poll for RemoteReader {
     /// that ends mid-response is [`StoreError::Io`](crate::StoreError::Io)
     /// (`UnexpectedEof`: the owner went away).
     fn poll(&mut self, timeout: Duration) -> Result<Next> {
+        if timeout.is_zero() && !self.done && !self.line_buffered() {
+            return Ok(Next::Idle);
+        }
+        // The socket takes no zero timeout; a buffered line needs none.
         let timeout = timeout.max(Duration::from_millis(1));
         self.wait(Some(timeout))?;
         self.read_frame()
@@ -122,5 +142,35 @@ impl Iterator for RemoteReader {
             Ok(Next::End | Next::Idle) => None,
             Err(e) => Some(Err(e)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use super::*;
+
+    /// A reader over a body that runs to the end of the connection, and the
+    /// owner's end of that connection.
+    fn connected() -> (RemoteReader, UnixStream) {
+        let (ours, theirs) = UnixStream::pair().unwrap();
+        (RemoteReader::new(Body::until_close(BufReader::new(ours))).unwrap(), theirs)
+    }
+
+    #[test]
+    fn a_zero_timeout_poll_never_waits() {
+        let (mut reader, mut owner) = connected();
+        assert!(matches!(reader.poll(Duration::ZERO).unwrap(), Next::Idle));
+        let line = |topic: &str| format!("{}\n", serde_json::to_string(&Frame::builder(topic).build()).unwrap());
+        owner.write_all(format!("{}{}", line("a"), line("b")).as_bytes()).unwrap();
+        // Only what is buffered counts: the socket is not read.
+        assert!(matches!(reader.poll(Duration::ZERO).unwrap(), Next::Idle), "nothing buffered yet");
+        let Next::Frame(a) = reader.poll(Duration::from_secs(5)).unwrap() else { panic!("no frame a") };
+        let Next::Frame(b) = reader.poll(Duration::ZERO).unwrap() else { panic!("b was buffered with a") };
+        assert_eq!((a.topic.as_str(), b.topic.as_str()), ("a", "b"));
+        drop(owner);
+        assert!(matches!(reader.poll(Duration::from_secs(5)).unwrap(), Next::End));
+        assert!(matches!(reader.poll(Duration::ZERO).unwrap(), Next::End));
     }
 }

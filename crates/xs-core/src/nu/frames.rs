@@ -7,6 +7,11 @@
 //! and the front end's [`Watch`] (the plugin's notices a dropped stream and
 //! an exited `nu`), and ends the stream when either fired. An idle
 //! `xs cat -f` thus returns to the prompt within one tick of Ctrl-C.
+//!
+//! A frame that is ready is returned at once; the watch is asked only when
+//! none is, before waiting, and told that the stream is idle, so a front
+//! end may batch what it sends while frames flow (a long `xs cat`) and
+//! still send a follow's frame the moment it has no next one.
 
 use std::time::Duration;
 
@@ -82,10 +87,6 @@ impl FrameStream {
         PipelineData::list_stream(ListStream::new(self, span, signals), None)
     }
 
-    fn abandoned(&mut self) -> bool {
-        self.signals.interrupted() || self.watch.abandoned()
-    }
-
     fn wanted(&self, frame: &Frame) -> bool {
         match frame.topic.as_str() {
             THRESHOLD => self.markers.threshold,
@@ -98,13 +99,22 @@ impl FrameStream {
 impl Iterator for FrameStream {
     type Item = Value;
 
+    /// The next wanted frame. One ready now is returned without waiting;
+    /// when none is, the watch is asked whether the consumer left and told
+    /// that the stream is idle, and the read waits a tick at a time.
     fn next(&mut self) -> Option<Value> {
-        while !self.done && !self.abandoned() {
-            match self.source.poll(TICK) {
+        let mut wait = Duration::ZERO;
+        while !self.done && !self.signals.interrupted() {
+            match self.source.poll(wait) {
                 Ok(Next::Frame(f)) if self.wanted(&f) => {
-                    return Some(value::frame_to_value(&f, self.detail, self.span));
+                    return Some(value::frame_into_value(f, self.detail, self.span));
                 }
-                Ok(Next::Frame(_) | Next::Idle) => {}
+                Ok(Next::Frame(_)) => {}
+                Ok(Next::Idle) if self.watch.abandoned() => self.done = true,
+                Ok(Next::Idle) => {
+                    self.watch.idle();
+                    wait = TICK;
+                }
                 Ok(Next::End) => self.done = true,
                 Err(e) => {
                     self.done = true;

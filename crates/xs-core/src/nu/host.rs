@@ -97,11 +97,21 @@ pub enum Appended {
     Queued(Frame),
 }
 
-/// Whether anyone still reads a stream, asked between items (the engine's
-/// interrupt is checked besides).
+/// The front end's side of a stream in progress: whether anyone still
+/// reads it, and the moment to send what it holds.
+///
+/// A stream asks it only when it has nothing ready (the engine's interrupt
+/// is checked between items besides): while items flow, a front end sees
+/// its consumer leave on its own, between items.
 pub trait Watch: Send {
     /// True once the stream's consumer is gone.
     fn abandoned(&mut self) -> bool;
+
+    /// The stream has nothing ready and is about to wait. A front end that
+    /// holds back items already handed to it (the plugin batches its
+    /// protocol's writes) sends them now, so that a follow's frame is not
+    /// held until the next one comes.
+    fn idle(&mut self) {}
 }
 
 /// A watch that never fires: only the interrupt ends the stream.

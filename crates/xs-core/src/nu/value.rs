@@ -29,16 +29,38 @@ use crate::frame::{Frame, id_time};
 /// assert_eq!(value.as_record().unwrap().columns().collect::<Vec<_>>(), ["id", "topic", "hash", "meta"]);
 /// ```
 pub fn frame_to_value(frame: &Frame, detail: bool, span: Span) -> Value {
-    let mut record = Record::new();
-    record.push("id", Value::string(frame.id.to_string(), span));
-    record.push("topic", Value::string(frame.topic.clone(), span));
-    record.push("hash", frame.hash.as_ref().map_or(Value::nothing(span), |h| Value::string(h.to_string(), span)));
-    record.push("meta", frame.meta.as_ref().map_or(Value::nothing(span), |m| from_json(m, span)));
+    frame_into_value(frame.clone(), detail, span)
+}
+
+/// As [`frame_to_value`], taking the frame: its topic and meta move into
+/// the record rather than being copied. A read turns every frame it
+/// delivers into a record this way (`xs cat` over a long stream).
+///
+/// ```
+/// use nu_protocol::{Span, Value};
+/// let frame = xs_core::Frame::builder("clip").meta(serde_json::json!({"n": 1})).build();
+/// let value = xs_core::nu::value::frame_into_value(frame, false, Span::unknown());
+/// assert_eq!(value.get_data_by_key("meta").unwrap().get_data_by_key("n"), Some(Value::test_int(1)));
+/// ```
+pub fn frame_into_value(frame: Frame, detail: bool, span: Span) -> Value {
+    let mut record = Record::with_capacity(if detail { 6 } else { 4 });
+    let (id, ttl) = (frame.id, frame.retention());
+    record.push("id", id_value(id, span));
+    record.push("topic", Value::string(frame.topic, span));
+    record.push("hash", frame.hash.map_or(Value::nothing(span), |h| Value::string(h.to_string(), span)));
+    record.push("meta", frame.meta.map_or(Value::nothing(span), |m| json_into_value(m, span)));
     if detail {
-        record.push("ttl", Value::string(frame.retention().to_string(), span));
-        record.push("time", Value::date(id_datetime(frame.id), span));
+        record.push("ttl", Value::string(ttl.to_string(), span));
+        record.push("time", Value::date(id_datetime(id), span));
     }
     Value::record(record, span)
+}
+
+/// The id's canonical 25-character string, without the formatter's
+/// machinery (`Display` pads and aligns; a stream of frames pays for it
+/// once per frame).
+fn id_value(id: Scru128Id, span: Span) -> Value {
+    Value::string(id.encode().as_str(), span)
 }
 
 /// The hash a pipeline value names: a hash string, or a frame record's
@@ -189,6 +211,17 @@ pub fn from_json(json: &Json, span: Span) -> Value {
     }
 }
 
+/// As [`from_json`], taking the JSON: its strings and keys move into the
+/// value rather than being copied.
+pub fn json_into_value(json: Json, span: Span) -> Value {
+    match json {
+        Json::String(s) => Value::string(s, span),
+        Json::Array(items) => Value::list(items.into_iter().map(|j| json_into_value(j, span)).collect(), span),
+        Json::Object(map) => Value::record(map.into_iter().map(|(k, v)| (k, json_into_value(v, span))).collect(), span),
+        scalar => from_json(&scalar, span),
+    }
+}
+
 fn no_json(what: impl std::fmt::Display, span: Span) -> ShellError {
     invalid(format!("{what} cannot be stored as JSON"), "has no JSON form", span).into()
 }
@@ -218,6 +251,7 @@ mod tests {
         let json = to_json(&value).unwrap();
         assert_eq!(json, serde_json::json!({"source": "keyboard", "n": 3, "tags": [true, null]}));
         assert_eq!(from_json(&json, Span::test_data()), value);
+        assert_eq!(json_into_value(json, Span::test_data()), value);
         assert!(to_json(&Value::test_binary(vec![1])).is_err());
     }
 
@@ -230,9 +264,10 @@ mod tests {
 
     #[test]
     fn frames_have_the_plugin_columns() {
-        let frame = Frame::builder("t").build();
+        let frame = Frame::builder("t").id(scru128::new()).build();
         let value = frame_to_value(&frame, true, Span::test_data());
         let columns: Vec<_> = value.as_record().unwrap().columns().cloned().collect();
         assert_eq!(columns, ["id", "topic", "hash", "meta", "ttl", "time"]);
+        assert_eq!(value.get_data_by_key("id"), Some(Value::test_string(frame.id.to_string())));
     }
 }
