@@ -41,6 +41,10 @@ const BACKOFF_MIN: Duration = Duration::from_millis(250);
 const BACKOFF_MAX: Duration = Duration::from_secs(5);
 /// The chunk in which a payload is read out of the object store.
 const CHUNK: usize = 64 * 1024;
+/// How long a start waits out requests that time out with no refusal from
+/// the server (a cluster electing a leader, a restarted node catching up)
+/// before it reports the failure.
+const START_PATIENCE: Duration = Duration::from_secs(20);
 
 /// What a replica follows, and how it reaches it.
 ///
@@ -142,8 +146,25 @@ impl Replica {
         }
     }
 
-    /// Connects, opens the stream, and claims the store as its copy.
+    /// Connects, opens the stream, and claims the store as its copy,
+    /// trying again for up to [`START_PATIENCE`] while requests only time
+    /// out; a refusal or an unreachable server is reported at once.
     async fn start(&self, store: &Store) -> Result<Started> {
+        let deadline = std::time::Instant::now() + START_PATIENCE;
+        let mut backoff = BACKOFF_MIN;
+        loop {
+            match self.try_start(store).await {
+                Err(e) if unanswered(&e) && std::time::Instant::now() + backoff < deadline => {
+                    tracing::warn!(error = %e, ?backoff, "replica: the stream did not answer; trying again");
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(BACKOFF_MAX);
+                }
+                started => return started,
+            }
+        }
+    }
+
+    async fn try_start(&self, store: &Store) -> Result<Started> {
         let (client, link) = connect(&self.url, self.creds.as_deref(), "xs-replica".into()).await?;
         let js = jetstream::new(client);
         let stream = js.get_stream(&self.stream).await.map_err(|e| {
@@ -188,6 +209,14 @@ impl Replica {
             }
         }
     }
+}
+
+/// A request that timed out with no word from the server: JetStream's
+/// answer to a question asked while it has no leader. (A denied request
+/// times out too, but the server says why, and [`crate::nats::connect::Link`]
+/// adds what it said.)
+fn unanswered(e: &StoreError) -> bool {
+    matches!(e, StoreError::Nats { reason, .. } if reason.contains("timed out") && !reason.contains("the server said"))
 }
 
 /// One pass of the consumer (`consumer`, or resumed afresh): copies and

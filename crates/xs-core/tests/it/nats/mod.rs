@@ -10,6 +10,7 @@ mod mirror_outage;
 mod publish;
 mod replica;
 mod server;
+mod topology;
 
 use std::time::Duration;
 
