@@ -12,8 +12,20 @@ use crate::common::Shell;
 const COLUMNS: &str = "name description extra_description signatures examples category search_terms";
 
 /// The plugin's own commands, which only make sense in a shell.
-const SHELL_ONLY: [&str; 9] =
-    ["xs", "xs eval", "xs export", "xs import", "xs replica", "xs serve", "xs status", "xs token", "xs token rotate"];
+const SHELL_ONLY: [&str; 12] = [
+    "xs",
+    "xs eval",
+    "xs export",
+    "xs import",
+    "xs mirror",
+    "xs mirror add",
+    "xs mirror list",
+    "xs replica",
+    "xs serve",
+    "xs status",
+    "xs token",
+    "xs token rotate",
+];
 
 #[test]
 fn the_shell_and_a_handler_see_the_same_store_commands() {
