@@ -126,13 +126,19 @@ impl Drop for NatsServer {
 }
 
 /// Three JetStream servers in one cluster on loopback, so streams may have
-/// three replicas (R3).
+/// three replicas (R3). One cluster runs at a time in this test binary:
+/// two at once, with their owners and replicas, starve a two-core machine
+/// enough to stall leader elections past any test's patience.
 pub struct NatsCluster {
     pub nodes: Vec<NatsServer>,
+    _alone: std::sync::MutexGuard<'static, ()>,
 }
+
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 impl NatsCluster {
     pub fn start() -> Self {
+        let alone = ONE_AT_A_TIME.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let ports: Vec<(u16, u16, u16)> = (0..3).map(|_| (free_port(), free_port(), free_port())).collect();
         let routes: Vec<String> = ports.iter().map(|(_, _, route)| format!("nats-route://127.0.0.1:{route}")).collect();
         let nodes = ports
@@ -147,7 +153,7 @@ impl NatsCluster {
                 })
             })
             .collect();
-        let cluster = Self { nodes };
+        let cluster = Self { nodes, _alone: alone };
         for node in &cluster.nodes {
             node.wait_ready();
         }

@@ -145,8 +145,9 @@ fn two_stores_one_cluster_survive_any_one_kill() {
         });
         expected.push(owner);
     }
-    let all = rt.block_on(published(&js, "XS"));
     let total: usize = expected.iter().map(|owner| stored(&owner.store, "data").len()).sum();
+    wait_for_count(&rt, &js, "XS", total as u64, PATIENCE);
+    let all = rt.block_on(published(&js, "XS"));
     assert_eq!(all.len(), total, "the stream holds the two stores' frames and nothing else");
     for owner in &expected {
         let frames = stored(&owner.store, "data");
