@@ -49,7 +49,7 @@ def main [xs_file: path, cs_file: path] {
     let follow = pick $xs plugin-follow-latency p50_us
     let state_ratio = ratio (do $rate $xs handler-state) (do $rate $cs actor-state)
     let emit_ratio = ratio (do $rate $xs handler-emit) (do $rate $cs actor-emit)
-    let rss = pick $xs plugin-cat-rss max_rss_mb
+    let rss = pick $xs plugin-cat-rss vmhwm_mb
 
     let met = {|value, ok| if $value == null { null } else { do $ok $value } }
     [

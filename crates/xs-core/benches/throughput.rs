@@ -53,9 +53,9 @@
 //! socket pair between two threads, the shape of a socket client and the
 //! owner (read `socket-append` as `append` plus it). `replica-lag` (p50_us,
 //! p99_us) is a replica's delay over 1000 round trips: an append to a
-//! source store, its publish to a JetStream stream as a mirror publishes it
-//! (headers from `nats::wire`, awaiting the stream's ack), and its arrival
-//! on a following read of a replica store (`nats::Replica`), against one
+//! source store, its publish by the owner's mirror into a JetStream stream,
+//! and its arrival on a following read of a replica store
+//! (`nats::Replica`), against one
 //! `nats-server` the bench starts on loopback (`$XS_NATS_SERVER`, else
 //! scripts/get-nats-server).
 //! `mirror-throughput`
@@ -673,33 +673,30 @@ async fn mirror_throughput(_: usize) -> Result<()> {
 }
 
 /// An append's way through a replica, 1000 times: appended to a source
-/// store, published as a mirror publishes it, and read back from a
-/// replica store that follows the stream. A mirror of the owner is not
-/// part of this crate's bench yet, so the bench publishes in its place.
+/// store whose owner mirrors it into a JetStream stream, and read back from
+/// a replica store that follows the stream.
 #[cfg(feature = "nats")]
 async fn replica_lag() -> Result<()> {
     let nats = NatsServer::start()?;
-    let client = nats.connect().await?;
-    let js = async_nats::jetstream::new(client);
-    let subjects = vec!["lag.>".to_string()];
-    js.create_stream(async_nats::jetstream::stream::Config { name: "XS".into(), subjects, ..Default::default() })
-        .await?;
+    let js = async_nats::jetstream::new(nats.connect().await?);
     let ((source, _s), (copy, _c)) = (fresh_store()?, fresh_store()?);
+    let processor = xs_core::processor::Processor::spawn(source.clone())?;
+    let config = serde_json::json!({"url": nats.url(), "subject_prefix": "lag", "topics": "ping"});
+    source.append(Frame::builder("xs.mirror.lag.register").meta(config).build())?;
+    source.append(Frame::builder("ping").build())?;
+    wait_for_messages(&js, "XS", 1).await?;
     let replica = xs_core::nats::Replica::builder().url(nats.url()).subject_prefix("lag").build();
     let following = replica.spawn(copy.clone())?;
     let mut rx = follow(&copy).await?;
     let mut latencies = Vec::with_capacity(1000);
     for _ in 0..1000 {
         let t = Instant::now();
-        let frame = source.append(Frame::builder("ping").build())?;
-        let headers = xs_core::nats::wire::headers(&frame, None);
-        js.publish_with_headers(xs_core::nats::wire::subject("lag", &frame.topic), headers, Default::default())
-            .await?
-            .await?;
+        source.append(Frame::builder("ping").build())?;
         recv_topic(&mut rx, "ping").await?;
         latencies.push(t.elapsed());
     }
     following.stop()?;
+    processor.shutdown();
     latencies.sort();
     let (p50, p99) = (latencies[500].as_micros(), latencies[990].as_micros());
     println!("replica-lag p50_us={p50} p99_us={p99}");
