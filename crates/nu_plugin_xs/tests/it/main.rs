@@ -25,6 +25,10 @@ mod iroh;
 mod last_get_remove;
 mod listen;
 mod mirror;
+// The real nats-server of xs-core's NATS tests, shared rather than copied.
+#[path = "../../../xs-core/tests/it/nats/server.rs"]
+#[allow(dead_code, reason = "the xs-core harness has more than these tests use")]
+mod nats_server;
 mod parity;
 mod remote;
 mod replica;

@@ -8,13 +8,13 @@ use std::{process::Command, time::Instant};
 use serde_json::{Value, json};
 use xs_core::{Frame, Store};
 
-use crate::common::{DEADLINE, Shell};
+use crate::{
+    common::{DEADLINE, Shell},
+    nats_server,
+};
 
 #[path = "../../../xs-core/tests/it/nats/publish.rs"]
 mod publish;
-#[path = "../../../xs-core/tests/it/nats/server.rs"]
-#[allow(dead_code, reason = "the xs-core harness has more than these tests use")]
-mod server;
 
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime")
@@ -40,7 +40,7 @@ fn await_json(shell: &Shell, script: &str, want: &Value) {
 
 #[test]
 fn xs_replica_follows_until_ctrl_c_refuses_appends_and_promotes() {
-    let nats = server::NatsServer::start();
+    let nats = nats_server::NatsServer::start();
     nats.wait_ready();
     let rt = runtime();
     let source = Shell::new();
@@ -87,7 +87,7 @@ fn project(frames: &Value) -> Value {
 #[test]
 fn xs_replica_reports_a_wrong_url() {
     let copy = Shell::new();
-    let url = format!("nats://127.0.0.1:{}", server::free_port());
+    let url = format!("nats://127.0.0.1:{}", nats_server::free_port());
     let e = copy.fails(&format!("xs replica --url {url}"));
     assert!(e.contains("cannot connect") && e.contains(&url), "{e}");
 }
